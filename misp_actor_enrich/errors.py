@@ -1,0 +1,42 @@
+"""The exception root and the few subclasses callers handle differently.
+
+Everything raised inside the package on purpose derives from ``ActorEnrichError``;
+``module.dict_handler`` turns it into ``{"error": str(exc)}`` and the CLI into an
+exit code, each in one place.
+"""
+
+from __future__ import annotations
+
+
+class ActorEnrichError(Exception):
+    """Root of every error this package raises on purpose.
+
+    ``field`` names what was wrong (a request key, a config key, a file) so that the
+    message a MISP user sees can say it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), str(self)))
+
+
+class InputError(ActorEnrichError):
+    """The request (payload, attribute, value) is not something we can answer."""
+
+
+class ConfigError(ActorEnrichError):
+    """A configuration value is invalid."""
+
+
+class DataError(ActorEnrichError):
+    """Galaxy data could not be read or is not galaxy data."""

@@ -1,0 +1,98 @@
+"""Knowledge: the actors, their alias index and targeting vocabulary, built once per process.
+
+``current()`` returns the process-wide instance, built lazily on first use under a
+lock (misp-modules calls handlers from a thread pool, and importing the module
+must stay cheap). Everything it holds is immutable, so readers need no lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .aliases import AliasIndex
+from .galaxy import DEFAULT_GALAXIES, GalaxyInfo, clusters_from_document, is_actor_galaxy
+from .identity import build_identities
+from .models import Actor, Cluster, Resolution, Targeting
+from .store import bundled_data_dir, bundled_version, load_cluster_file, load_galaxies
+from .targeting import targeting_for
+from .vocabulary import Vocabulary
+
+
+@dataclass(frozen=True, slots=True)
+class DataOrigin:
+    """Which data is in use, for status output and object comments."""
+
+    label: str
+    path: Path
+    galaxies: tuple[GalaxyInfo, ...]
+
+
+class Knowledge:
+    def __init__(self, clusters: Iterable[Cluster], vocabulary: Vocabulary, origin: DataOrigin,
+                 galaxy_order: Sequence[str] = DEFAULT_GALAXIES) -> None:
+        order = list(galaxy_order) + sorted({g.type for g in origin.galaxies} - set(galaxy_order))
+        identities = build_identities(clusters, order)
+        self.origin = origin
+        self.vocabulary = vocabulary
+        self.index = AliasIndex(identities)
+        self.actors: tuple[Actor, ...] = identities.actors
+        self.refused_merges = identities.refused_merges
+        self.galaxy_types = frozenset(g.type for g in origin.galaxies)
+        self._targeting: dict[int, Targeting] = {}
+
+    def resolve(self, name: str) -> Resolution:
+        return self.index.resolve(name)
+
+    def targeting(self, actor: Actor) -> Targeting:
+        # Computed on demand: most actors are never asked about. A race only computes twice.
+        found = self._targeting.get(actor.id)
+        if found is None:
+            found = targeting_for(actor.clusters, self.vocabulary)
+            self._targeting[actor.id] = found
+        return found
+
+    @classmethod
+    def from_directory(cls, root: Path, label: str | None = None,
+                       galaxy_types: Sequence[str] | None = None) -> "Knowledge":
+        """Build from a misp-galaxy folder; by default every galaxy that names threat groups."""
+        wanted_types = set(galaxy_types) if galaxy_types else None
+
+        def wanted(info: GalaxyInfo) -> bool:
+            if wanted_types is not None:
+                return info.type in wanted_types
+            return is_actor_galaxy(info) and not info.deprecated
+
+        files = load_galaxies(root, wanted)
+        clusters = [c for f in files for c in clusters_from_document(f.document)]
+        vocabulary = Vocabulary.from_galaxy_clusters(
+            load_cluster_file(root, "target-information") or {"values": []},
+            load_cluster_file(root, "sector") or {"values": []},
+            load_cluster_file(root, "region"),
+        )
+        origin = DataOrigin(label or str(root), root, tuple(f.info for f in files))
+        return cls(clusters, vocabulary, origin)
+
+
+_current: Knowledge | None = None
+_lock = threading.Lock()
+
+
+def current() -> Knowledge:
+    """The process-wide knowledge, built on first call from the bundled galaxies."""
+    global _current
+    if _current is None:
+        with _lock:
+            if _current is None:
+                root = bundled_data_dir()
+                _current = Knowledge.from_directory(root, label=f"pymispgalaxies {bundled_version()} (bundled)")
+    return _current
+
+
+def install(knowledge: Knowledge | None) -> None:
+    """Replace the process-wide knowledge (tests, site data); None rebuilds lazily."""
+    global _current
+    with _lock:
+        _current = knowledge

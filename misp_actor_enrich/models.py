@@ -1,0 +1,208 @@
+"""Frozen result types shared by the pure core: clusters, actors, targeting, resolutions.
+
+Nothing here knows about MISP requests, PyMISP or files; these are plain values
+that the core computes once and the edges (module, CLI) render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """One entry of a cluster's ``related`` list."""
+
+    dest_uuid: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Cluster:
+    """One galaxy cluster as read from misp-galaxy data, with its quirks smoothed out.
+
+    ``meta`` holds every meta field as a tuple of strings: the data has fields that
+    are a string in one cluster and a list in the next.
+    """
+
+    galaxy: str
+    uuid: str
+    value: str
+    synonyms: tuple[str, ...]
+    description: str
+    meta: Mapping[str, tuple[str, ...]]
+    refs: tuple[str, ...]
+    related: tuple[Relation, ...]
+    deprecated: bool = False
+
+    @property
+    def tag(self) -> str:
+        """The MISP tag that attaches this cluster (canonical value, galaxy type)."""
+        return f'misp-galaxy:{self.galaxy}="{self.value}"'
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Actor:
+    """One identity: the clusters that describe the same actor across galaxies.
+
+    ``clusters`` holds at most one cluster per galaxy, in configured galaxy order;
+    ``name`` is the primary name of the first (threat-actor when it has one).
+    """
+
+    id: int
+    name: str
+    clusters: tuple[Cluster, ...]
+    # Hub-galaxy clusters this actor reaches without being them: ATT&CK's Carbanak has
+    # its own identity, but threat-actor files it under FIN7, so "Anunak" reaches FIN7.
+    reached: tuple[Cluster, ...] = ()
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(c.tag for c in (*self.clusters, *self.reached))
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Every name the clusters give, first-seen order, without the primary name."""
+        seen = {self.name.casefold()}
+        out: list[str] = []
+        for cluster in self.clusters:
+            for name in (cluster.value, *cluster.synonyms):
+                key = name.casefold()
+                if key not in seen:
+                    seen.add(key)
+                    out.append(name)
+        return tuple(out)
+
+    @property
+    def galaxies(self) -> tuple[str, ...]:
+        return tuple(c.galaxy for c in (*self.clusters, *self.reached))
+
+
+# --- targeting -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a piece of targeting came from: galaxy, cluster value and field.
+
+    ``field`` is the meta key (``cfr-suspected-victims``) or ``description``
+    when the item was read from the cluster's free-text description.
+    """
+
+    galaxy: str
+    cluster: str
+    field: str
+
+    @property
+    def from_description(self) -> bool:
+        return self.field == "description"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetItem:
+    """One targeting fact, normalised to MISP vocabulary where possible.
+
+    ``value`` is the vocabulary value (``South Korea`` from the target-information
+    galaxy, ``Aerospace`` from the sector galaxy) or the original text when no
+    vocabulary entry fits; ``originals`` keeps what the sources actually said.
+    ``code`` is the ISO 3166-1 alpha-2 code for countries. ``galaxy_tag`` is the
+    MISP tag of the vocabulary cluster, when there is one.
+    """
+
+    value: str
+    originals: tuple[str, ...]
+    sources: tuple[Source, ...]
+    code: str | None = None
+    galaxy_tag: str | None = None
+
+    @property
+    def structured(self) -> bool:
+        """True when at least one source is a structured meta field."""
+        return any(not s.from_description for s in self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class Targeting:
+    """An actor's known targeting, merged over its clusters."""
+
+    countries: tuple[TargetItem, ...] = ()
+    regions: tuple[TargetItem, ...] = ()
+    organisations: tuple[TargetItem, ...] = ()
+    sectors: tuple[TargetItem, ...] = ()
+    incident_types: tuple[TargetItem, ...] = ()
+    sponsors: tuple[TargetItem, ...] = ()
+    origins: tuple[TargetItem, ...] = ()
+    motives: tuple[TargetItem, ...] = ()
+
+    def items(self) -> tuple[TargetItem, ...]:
+        return (
+            *self.countries, *self.regions, *self.organisations, *self.sectors,
+            *self.incident_types, *self.sponsors, *self.origins, *self.motives,
+        )
+
+    @property
+    def victims(self) -> tuple[TargetItem, ...]:
+        """What was targeted (as opposed to who targets): countries, regions, organisations, sectors."""
+        return (*self.countries, *self.regions, *self.organisations, *self.sectors)
+
+    @property
+    def empty(self) -> bool:
+        return not self.victims and not self.incident_types and not self.motives
+
+
+# --- resolution ------------------------------------------------------------
+
+
+class Status(str, Enum):
+    RESOLVED = "resolved"
+    AMBIGUOUS = "ambiguous"
+    SUGGESTED = "suggested"
+    UNKNOWN = "unknown"
+
+
+class Tier(int, Enum):
+    """Match tiers, best first; a lower value always wins."""
+
+    VALUE = 1        # a cluster's own value
+    SYNONYM = 2      # a listed synonym
+    NORMALISED = 3   # equal after normalisation (case, width, spacing, punctuation)
+    QUALIFIED = 4    # equal after dropping qualifiers ("the ... group", "(Russia)")
+    SUGGESTION = 5   # near miss, never tagged by default
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One actor a query may mean, with how it matched."""
+
+    actor: Actor
+    tier: Tier
+    matched: str          # the galaxy name that matched (value or synonym, as written in the data)
+    score: float          # 1.0 for exact tiers; similarity for suggestions
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.actor.tags
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The answer for one query: status, candidates best first, and the reason in words."""
+
+    query: str
+    status: Status
+    candidates: tuple[Candidate, ...] = ()
+    reason: str = ""
+    pinned: bool = field(default=False)
+
+    @property
+    def actor(self) -> Actor | None:
+        """The actor when the resolution is unambiguous."""
+        if self.status is Status.RESOLVED and self.candidates:
+            return self.candidates[0].actor
+        return None

@@ -1,0 +1,92 @@
+"""Actor-name normalisation: the pure string functions behind every match tier.
+
+``normalise`` gives the key two spellings share when they differ only in Unicode
+width, case, spacing, invisible characters, punctuation or hyphens ("APT 37",
+"apt-37" and "ＡＰＴ３７" all become "apt37"). ``qualifier_parts`` undoes what people
+add around a name in a MISP attribute ("the Kimsuky group", "Turla (Russia)",
+"Cozy Bear / APT29").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Leading words dropped at the qualifier tier ("the Lazarus group", "threat actor X").
+_LEADING = ("the", "threat actor", "threat group", "apt group", "actor", "group")
+_TRAILING = (
+    "apt group", "threat actor", "threat group", "hacking group", "hacker group",
+    "hackers", "group", "team", "gang", "crew", "actor", "apt",
+)
+# Separators people use to give two names for one actor.
+_SEPARATORS = re.compile(r"\s+(?:/|\||;|aka|a\.k\.a\.?|alias|also known as)\s+|\s*[/|;]\s*|,\s+", re.IGNORECASE)
+_PARENTHESISED = re.compile(r"[(\[{（［]([^)\]}）］]*)[)\]}）］]")
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(name: str) -> str:
+    """The match key of a name: NFKC, case-folded, letters and digits only.
+
+    Returns "" for a name with no letters or digits at all; such a name matches nothing.
+    """
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def clean(name: str) -> str:
+    """The name as written, with invisible characters removed and spacing collapsed."""
+    text = unicodedata.normalize("NFC", name)
+    text = "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch) != "Cf")
+    return _SPACE.sub(" ", text).strip()
+
+
+def strip_generic(name: str) -> str:
+    """Drop leading "the ..." and trailing generic words ("Group", "Team", "Gang" ...).
+
+    Keeps the name when stripping would leave nothing but digits or fewer than three
+    characters: "Group 123" and "APT 1" must stay themselves.
+    """
+    text = clean(name)
+    changed = True
+    while changed:
+        changed = False
+        lowered = text.casefold()
+        for word in _LEADING:
+            if lowered.startswith(word + " ") and _substantial(text[len(word) + 1:]):
+                text, changed = text[len(word) + 1:].lstrip(), True
+                break
+        lowered = text.casefold()
+        for word in _TRAILING:
+            if lowered.endswith(" " + word) and _substantial(text[: -len(word) - 1]):
+                text, changed = text[: -len(word) - 1].rstrip(" -_,."), True
+                break
+    return text
+
+
+def _substantial(rest: str) -> bool:
+    key = normalise(rest)
+    return len(key) >= 3 and not key.isdigit()
+
+
+def qualifier_parts(name: str) -> tuple[str, ...]:
+    """The names inside a qualified attribute value, generic words dropped.
+
+    "APT29 (Cozy Bear)" -> ("APT29", "Cozy Bear"); "Cozy Bear / APT29" -> ("Cozy Bear",
+    "APT29"); "the Kimsuky group" -> ("Kimsuky",); "Turla (Russia)" -> ("Turla", "Russia").
+    The caller decides what the parts mean together (they must agree on one actor).
+    """
+    text = clean(name)
+    inner = [m.group(1) for m in _PARENTHESISED.finditer(text)]
+    outer = _PARENTHESISED.sub(" ", text)
+    pieces = [*_SEPARATORS.split(outer), *inner]
+    parts: list[str] = []
+    for piece in pieces:
+        part = strip_generic(piece.strip(" -_,.:\"'“”‘’"))
+        if normalise(part) and part not in parts:
+            parts.append(part)
+    return tuple(parts)
+
+
+def digits(key: str) -> str:
+    """The digits of a key, in order: "apt37" -> "37". Near-miss suggestions must keep them."""
+    return "".join(ch for ch in key if ch.isdigit())
