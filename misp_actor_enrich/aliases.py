@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Sequence
 
-from .galaxy import primary_name
 from .identity import Identities
 from .models import Actor, Candidate, Resolution, Status, Tier
 from .names import clean, digits, normalise, qualifier_parts, strip_generic
@@ -45,7 +44,7 @@ class AliasIndex:
         named = [(a.id, c, False) for a in self.actors for c in a.clusters]
         named += [(actor_id, c, True) for c, actor_id in identities.retired]
         for actor_id, cluster, retired in named:
-            own = {cluster.value, primary_name(cluster)}
+            own = {cluster.value, cluster.name}
             for name in (*own, *cluster.synonyms):
                 tier = Tier.VALUE if name in own and not retired else Tier.SYNONYM
                 hit = _Hit(actor_id, tier, cluster.galaxy, name)

@@ -28,7 +28,6 @@ DEFAULT_GALAXIES: tuple[str, ...] = (
 # Category-"actor" galaxies that name something other than threat groups.
 NOT_GROUPS = frozenset({"entity", "nato", "producer", "surveillance-vendor"})
 
-_ATTACK_SUFFIX = re.compile(r"\s+-\s+G\d{4}$")
 ATTACK_ID = re.compile(r"^G\d{4}$")
 
 
@@ -151,11 +150,6 @@ def _distinct_names(value: str, synonyms: Iterable[str]) -> tuple[str, ...]:
             seen.add(name)
             out.append(name)
     return tuple(out)
-
-
-def primary_name(cluster: Cluster) -> str:
-    """The name a cluster gives its actor: ATT&CK's "APT37 - G0067" is "APT37"."""
-    return _ATTACK_SUFFIX.sub("", cluster.value)
 
 
 def attack_ids(cluster: Cluster) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from .galaxy import attack_ids, primary_name
+from .galaxy import attack_ids
 from .models import Actor, Cluster
 from .names import normalise
 
@@ -74,7 +74,7 @@ def build_identities(clusters: Iterable[Cluster], galaxy_order: Sequence[str]) -
             groups.union(members[0], other)
     by_name: dict[str, list[int]] = defaultdict(list)
     for i, cluster in enumerate(live):
-        key = normalise(primary_name(cluster))
+        key = normalise(cluster.name)
         if key:
             by_name[key].append(i)
     for members in by_name.values():
@@ -96,7 +96,7 @@ def build_identities(clusters: Iterable[Cluster], galaxy_order: Sequence[str]) -
         chosen = tuple(live[i] for i in members)
         reached = (live[reach[root]],) if root in reach else ()
         actor_of_root[root] = len(actors)
-        actors.append(Actor(id=len(actors), name=primary_name(chosen[0]), clusters=chosen, reached=reached))
+        actors.append(Actor(id=len(actors), name=chosen[0].name, clusters=chosen, reached=reached))
 
     retired: list[tuple[Cluster, int]] = []
     for cluster in every:
@@ -151,7 +151,7 @@ def _hub_reach(live: Sequence[Cluster], position: dict[str, int], hub: str, grou
         for attack_id in attack_ids(cluster):
             for h in by_id.get(attack_id, ()):
                 score[h] += 3
-        for h in by_synonym.get(normalise(primary_name(cluster)), ()):
+        for h in by_synonym.get(normalise(cluster.name), ()):
             score[h] += 1
     reach: dict[int, int] = {}
     for root, score in scores.items():

@@ -6,9 +6,12 @@ that the core computes once and the edges (module, CLI) render.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Mapping
+
+_ATTACK_SUFFIX = re.compile(r"\s+-\s+G\d{4}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,11 @@ class Cluster:
     refs: tuple[str, ...]
     related: tuple[Relation, ...]
     deprecated: bool = False
+
+    @property
+    def name(self) -> str:
+        """The name the cluster gives its actor: ATT&CK's "APT37 - G0067" is "APT37"."""
+        return _ATTACK_SUFFIX.sub("", self.value)
 
     @property
     def tag(self) -> str:
@@ -68,7 +76,7 @@ class Actor:
         seen = {self.name.casefold()}
         out: list[str] = []
         for cluster in self.clusters:
-            for name in (cluster.value, *cluster.synonyms):
+            for name in (cluster.name, *cluster.synonyms):
                 key = name.casefold()
                 if key not in seen:
                     seen.add(key)

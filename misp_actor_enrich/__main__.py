@@ -1,0 +1,7 @@
+"""``python -m misp_actor_enrich`` is the ``misp-actor-enrich`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
