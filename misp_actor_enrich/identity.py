@@ -1,8 +1,8 @@
 """One identity per actor: merge the clusters that describe the same actor across galaxies.
 
 Evidence, strongest first: a shared ATT&CK group id (G0067), the same primary name,
-then explicit ``related`` links of type "similar"/"same-as" (mutual links before
-one-way ones). An identity holds at most one cluster per galaxy, and a merge that
+explicit ``related`` links of type "similar"/"same-as" (mutual links before one-way
+ones), then the same name without generic words ("Sandworm Team" / "Sandworm"). An identity holds at most one cluster per galaxy, and a merge that
 would put two clusters of one galaxy together is refused. That single rule is what
 stops umbrella names and loose "similar" links from chaining actors into blobs:
 within a galaxy, the curators already decided these are different actors.
@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 from .galaxy import attack_ids
 from .models import Actor, Cluster
-from .names import normalise
+from .names import normalise, strip_generic
 
 IDENTITY_RELATIONS = frozenset({"similar", "same-as", "synonym-of", "is-alias-of"})
 
@@ -83,6 +83,15 @@ def build_identities(clusters: Iterable[Cluster], galaxy_order: Sequence[str]) -
     mutual, one_way = _identity_links(live, position)
     for a, b in (*mutual, *one_way):
         groups.union(a, b)
+    # Weakest: the same name once generic words are dropped ("Sandworm Team" / "Sandworm").
+    by_stripped: dict[str, list[int]] = defaultdict(list)
+    for i, cluster in enumerate(live):
+        key = normalise(strip_generic(cluster.name))
+        if key:
+            by_stripped[key].append(i)
+    for members in by_stripped.values():
+        for other in members[1:]:
+            groups.union(members[0], other)
 
     members_of: dict[int, list[int]] = defaultdict(list)
     for i in range(len(live)):

@@ -33,6 +33,9 @@ def normalise(name: str) -> str:
     return "".join(ch for ch in folded if ch.isalnum())
 
 
+_GENERIC_KEYS = frozenset(normalise(w) for w in (*_LEADING, *_TRAILING))
+
+
 def clean(name: str) -> str:
     """The name as written, with invisible characters removed and spacing collapsed."""
     text = unicodedata.normalize("NFC", name)
@@ -65,7 +68,7 @@ def strip_generic(name: str) -> str:
 
 def _substantial(rest: str) -> bool:
     key = normalise(rest)
-    return len(key) >= 3 and not key.isdigit()
+    return len(key) >= 3 and not key.isdigit() and key not in _GENERIC_KEYS
 
 
 def qualifier_parts(name: str) -> tuple[str, ...]:

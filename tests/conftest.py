@@ -1,0 +1,78 @@
+"""Shared fixtures: the hand-made mini galaxy, the real bundled data, request payloads, no network."""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from misp_actor_enrich import knowledge as knowledge_module
+from misp_actor_enrich.knowledge import Knowledge
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+MINI_GALAXY = FIXTURES / "galaxy"
+# MISP's real request shapes; a copy lives in fixtures/ so the suite runs from any clone.
+PAYLOADS = FIXTURES / "payloads"
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may talk to servers they start on loopback, nothing else."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in {"localhost", "::1"}) \
+                and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise RuntimeError(f"test tried to reach {host}: tests use loopback only")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def mini() -> Knowledge:
+    """Knowledge over the hand-made galaxy in fixtures/galaxy."""
+    return Knowledge.from_directory(MINI_GALAXY, label="fixture")
+
+
+@pytest.fixture(scope="session")
+def bundled() -> Knowledge:
+    """Knowledge over the misp-galaxy data bundled with pymispgalaxies (the default)."""
+    return knowledge_module.current()
+
+
+@pytest.fixture
+def use_mini(mini: Knowledge) -> Iterator[Knowledge]:
+    """Make the module answer from the mini galaxy for one test."""
+    previous = knowledge_module._current
+    knowledge_module.install(mini)
+    yield mini
+    knowledge_module.install(previous)
+
+
+def load_payload(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PAYLOADS / name).read_text())
+    return data
+
+
+@pytest.fixture
+def payload() -> Callable[..., dict[str, Any]]:
+    """A payload file as a fresh dict, optionally with another value and config."""
+    def make(name: str = "a_ui_attribute_enrichment.json", value: Any = ..., config: Any = ...) -> dict[str, Any]:
+        data = copy.deepcopy(load_payload(name))
+        if value is not ...:
+            data["attribute"]["value"] = value
+            data["attribute"].pop("value1", None)
+        if config is not ...:
+            if config is None:
+                data.pop("config", None)
+            else:
+                data["config"] = config
+        return data
+    return make

@@ -1,0 +1,67 @@
+"""Reading cluster files as they really are: strings vs lists, repeats, empty names, bad entries."""
+
+from misp_actor_enrich.galaxy import attack_ids, cluster_from_entry, clusters_from_document, galaxy_info, skipped_entries
+from misp_actor_enrich.store import load_galaxies
+from misp_actor_enrich.galaxy import is_actor_galaxy
+
+from conftest import MINI_GALAXY, load_payload  # noqa: F401
+import json
+
+
+def _document(name: str) -> dict:
+    return json.loads((MINI_GALAXY / "clusters" / f"{name}.json").read_text())
+
+
+def test_meta_fields_become_tuples_of_strings_whatever_their_shape() -> None:
+    clusters = {c.value: c for c in clusters_from_document(_document("threat-actor"))}
+    weird = clusters["Weird Actor"]
+    assert weird.synonyms == ("Weirdo",)                   # a string where a list is usual
+    assert weird.refs == ("https://example.org/weird",)
+    assert "country" not in weird.meta                     # null dropped
+    apt37 = clusters["APT37"]
+    assert apt37.meta["cfr-type-of-incident"] == ("Espionage",)
+    assert apt37.synonyms.count("Reaper") == 1              # repeats removed
+    assert apt37.refs == ("https://example.org/apt37-report", "not-a-url")
+
+
+def test_names_that_normalise_to_nothing_are_dropped_and_values_cleaned() -> None:
+    clusters = {c.value: c for c in clusters_from_document(_document("threat-actor"))}
+    assert clusters["Sandworm"].synonyms == ("Voodoo Bear",)
+
+
+def test_malformed_entries_and_duplicate_uuids_are_skipped() -> None:
+    document = _document("threat-actor")
+    clusters = clusters_from_document(document)
+    assert [c.value for c in clusters].count("APT37") == 1
+    assert "Duplicate of APT37" not in [c.value for c in clusters]
+    assert skipped_entries(document) == 2  # no value; not an object
+    assert cluster_from_entry("threat-actor", {"value": "   ", "uuid": "x"}) is None
+
+
+def test_revoked_clusters_are_marked_deprecated() -> None:
+    clusters = {c.value: c for c in clusters_from_document(_document("mitre-intrusion-set"))}
+    assert clusters["Old Name - G0999"].deprecated
+    assert not clusters["APT37 - G0067"].deprecated
+
+
+def test_attack_ids_from_ids_fields_values_and_synonyms() -> None:
+    ta = {c.value: c for c in clusters_from_document(_document("threat-actor"))}
+    mitre = {c.value: c for c in clusters_from_document(_document("mitre-intrusion-set"))}
+    assert attack_ids(mitre["APT37 - G0067"]) == ("G0067",)
+    assert attack_ids(ta["Lazarus Group"]) == ("G0032", "G0082")
+
+
+def test_cluster_tag_and_name() -> None:
+    mitre = {c.value: c for c in clusters_from_document(_document("mitre-intrusion-set"))}
+    assert mitre["APT37 - G0067"].tag == 'misp-galaxy:mitre-intrusion-set="APT37 - G0067"'
+    assert mitre["APT37 - G0067"].name == "APT37"
+
+
+def test_only_live_actor_galaxies_are_loaded() -> None:
+    files = load_galaxies(MINI_GALAXY, lambda info: is_actor_galaxy(info) and not info.deprecated)
+    assert sorted(f.info.type for f in files) == ["microsoft-activity-group", "mitre-intrusion-set", "threat-actor"]
+
+
+def test_galaxy_info_reads_deprecation_from_the_definition() -> None:
+    info = galaxy_info(_document("mitre-enterprise-attack-intrusion-set"), {"namespace": "deprecated"})
+    assert info.deprecated and info.category == "actor" and info.version == 2

@@ -1,0 +1,267 @@
+"""Targeting: field interpretation, provenance merging, and origin-vs-victim in descriptions."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from misp_actor_enrich.models import Cluster, Source, Targeting, TargetItem
+from misp_actor_enrich.targeting import Coverage, coverage, read_description, targeting_for
+from misp_actor_enrich.vocabulary import Vocabulary
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "vocab"
+
+
+def _load(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary.from_galaxy_clusters(_load("target-information"), _load("sector"), _load("region"))
+
+
+UNDERSCORE_KEYS = {"observed_countries", "observed_motivations", "target_categories"}   # tidal spells them so
+
+
+def cluster(galaxy: str, value: str, description: str = "", **meta: str | tuple[str, ...]) -> Cluster:
+    """A Cluster as the galaxy reader makes it; keyword ``cfr_target_category`` is meta ``cfr-target-category``."""
+    fixed = {(k if k in UNDERSCORE_KEYS else k.replace("_", "-")): (v,) if isinstance(v, str) else v
+             for k, v in meta.items()}
+    return Cluster(galaxy, f"uuid-{value}", value, (), description, fixed, (), ())
+
+
+def values(items: tuple[TargetItem, ...]) -> list[str]:
+    return [i.value for i in items]
+
+
+# --- structured fields ---------------------------------------------------------
+
+
+def test_merges_one_country_over_three_clusters(vocab: Vocabulary) -> None:
+    clusters = [
+        cluster("threat-actor", "APT37", "It targets South Korea.", cfr_suspected_victims=("Republic of Korea", "Japan")),
+        cluster("groups", "APT37", observed_countries=("KR",)),
+        cluster("mitre-intrusion-set", "APT37 - G0067", "The group has targeted victims in South Korea."),
+    ]
+    t = targeting_for(clusters, vocab)
+    assert values(t.countries) == ["South Korea", "Japan"]
+    kr = t.countries[0]
+    assert kr.code == "KR" and kr.galaxy_tag == 'misp-galaxy:target-information="South Korea"'
+    assert kr.originals == ("Republic of Korea", "KR", "South Korea")
+    assert kr.sources == (
+        Source("threat-actor", "APT37", "cfr-suspected-victims"),
+        Source("groups", "APT37", "observed_countries"),
+        Source("threat-actor", "APT37", "description"),
+        Source("mitre-intrusion-set", "APT37 - G0067", "description"),
+    )
+    assert kr.structured
+
+
+def test_organisations_are_kept(vocab: Vocabulary) -> None:
+    t = targeting_for([cluster("threat-actor", "Lazarus Group", cfr_suspected_victims=(
+        "South Korea", "Bangladesh Bank", "Sony Pictures Entertainment", "Bangladesh", "South Korea"))], vocab)
+    assert values(t.countries) == ["South Korea", "Bangladesh"]
+    assert values(t.organisations) == ["Bangladesh Bank", "Sony Pictures Entertainment"]
+    assert t.organisations[0].galaxy_tag is None and t.organisations[0].code is None
+    assert len(t.countries[0].sources) == 1          # the duplicate in the data adds nothing
+
+
+def test_sectors_normalise_and_merge(vocab: Vocabulary) -> None:
+    t = targeting_for([
+        cluster("threat-actor", "X", cfr_target_category=("Government", "Private sector", "Healthcare"),
+                targeted_sector=("Government, Administration",)),
+        cluster("groups", "X", target_categories=("Financial Services", "Media", "NGOs", "Telecommunications")),
+    ], vocab)
+    assert values(t.sectors) == ["Government, Administration", "Private sector", "Health", "Finance",
+                                 "News - Media", "NGO", "Telecoms"]
+    gov = t.sectors[0]
+    assert gov.originals == ("Government", "Government, Administration")
+    assert [s.field for s in gov.sources] == ["cfr-target-category", "targeted-sector"]
+    assert t.sectors[1].galaxy_tag is None           # no sector value fits: original kept, untagged
+
+
+def test_string_and_list_fields(vocab: Vocabulary) -> None:
+    one = targeting_for([cluster("threat-actor", "A", cfr_type_of_incident="Espionage")], vocab)
+    many = targeting_for([cluster("threat-actor", "B", cfr_type_of_incident=("Espionage", "Sabotage"))], vocab)
+    assert values(one.incident_types) == ["Espionage"]
+    assert values(many.incident_types) == ["Espionage", "Sabotage"]
+
+
+def test_sponsor_origin_and_motive(vocab: Vocabulary) -> None:
+    t = targeting_for([
+        cluster("threat-actor", "APT37", cfr_suspected_state_sponsor="Korea (Democratic People's Republic of)",
+                country="KP", motive="Espionage"),
+        cluster("groups", "APT37", country="KP", observed_motivations=("Cyber Espionage",)),
+        cluster("microsoft-activity-group", "Ruby Sleet", sector="North Korea", country="KP"),
+        cluster("360net-threat-actor", "ScarCruft - APT-C-28", country="korea"),
+    ], vocab)
+    assert values(t.sponsors) == ["North Korea"] and t.sponsors[0].code == "KP"
+    assert values(t.origins) == ["North Korea"]
+    assert t.origins[0].originals == ("KP", "North Korea", "korea")
+    assert values(t.motives) == ["Espionage", "Cyber Espionage"]
+    assert t.countries == ()                          # origin is never a victim
+
+
+def test_unknown_sponsor_and_empty_origin_skipped(vocab: Vocabulary) -> None:
+    t = targeting_for([cluster("threat-actor", "X", cfr_suspected_state_sponsor="Unknown", country="")], vocab)
+    assert t.sponsors == () and t.origins == () and t.empty
+
+
+def test_microsoft_sector_is_actor_kind(vocab: Vocabulary) -> None:
+    t = targeting_for([cluster("microsoft-activity-group", "Storm-1", sector="Financially motivated")], vocab)
+    assert values(t.motives) == ["Financially motivated"] and t.sectors == ()
+
+
+def test_chinese_360net_fields(vocab: Vocabulary) -> None:
+    t = targeting_for([cluster("360net-threat-actor", "Lazarus - APT-C-26", country="korea",
+                               suspected_victims=("中国", "韩国", "中国及东南亚", "北约"),
+                               target_category=("政府", "国防军工", "教育"))], vocab)
+    assert values(t.countries) == ["China", "South Korea"]
+    assert t.countries[1].originals == ("韩国",)
+    assert t.countries[0].originals == ("中国", "中国及东南亚")
+    assert values(t.regions) == ["Southeast Asia"]
+    assert values(t.organisations) == ["NATO"] and t.organisations[0].originals == ("北约",)
+    assert values(t.sectors) == ["Government, Administration", "Defense", "Education"]
+
+
+def test_victimology_mixes_sectors_and_places(vocab: Vocabulary) -> None:
+    t = targeting_for([cluster("threat-actor", "X", victimology="Oil and Gas, Manufacturing, Europe, US")], vocab)
+    assert values(t.regions) == ["Europe"]
+    assert values(t.countries) == ["United States"]
+    assert values(t.sectors) == ["Oil", "Gas", "Manufacturing"]
+
+
+def test_unknown_country_code_kept(vocab: Vocabulary) -> None:
+    t = targeting_for([cluster("groups", "X", observed_countries=("GF", "JP"))], vocab)
+    assert [(i.value, i.code) for i in t.countries] == [("GF", "GF"), ("Japan", "JP")]
+
+
+# --- descriptions ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, victims", [
+    ("APT-X is a North Korean group that targets South Korea, Japan.", ["South Korea", "Japan"]),
+    ("A Chinese threat actor targeting Vietnam.", ["Vietnam"]),
+    ("It is an Iranian group that has targeted Israeli organizations.", ["Israel"]),
+    ("Believed to be based in Russia, the group attacks Ukraine.", ["Ukraine"]),
+    ("Attributed to the Reconnaissance General Bureau, it targets South Korean corporations.", ["South Korea"]),
+    ("The group has ties to the Russian government and targets military organizations in Georgia.",
+     ["Georgia", "Military"]),
+    ("A Russia-based group targeting Israel-based IT companies.", ["Israel"]),
+    ("The group operates out of Iran and hacks U.S. banks.", ["United States"]),
+    ("A suspected North Korean state-sponsored cyber espionage group active since 2012.", []),
+    ("The group was named after a town in Japan.", []),         # no targeting cue: not a victim
+    ("According to Japanese researchers it attacked Vietnam.", ["Vietnam"]),
+])
+def test_description_origin_vs_victim(vocab: Vocabulary, text: str, victims: list[str]) -> None:
+    reading = read_description(text, vocab)
+    assert [m.entry.value for m in reading.victims] == victims
+
+
+def test_description_origins_reported(vocab: Vocabulary) -> None:
+    reading = read_description("[APT37](https://attack.mitre.org/groups/G0067) is a North Korean "
+                               "state-sponsored group.(Citation: FireEye APT37 Feb 2018)", vocab)
+    assert [m.entry.value for m in reading.origins] == ["North Korea"] and reading.victims == ()
+
+
+def test_description_never_reports_home_country(vocab: Vocabulary) -> None:
+    # Missing "Chinese dissidents" is the accepted price of never reporting the home country.
+    t = targeting_for([cluster("threat-actor", "X", "A Chinese APT targeting Chinese dissidents and Japan.",
+                               country="CN")], vocab)
+    assert values(t.countries) == ["Japan"]
+    other = targeting_for([cluster("mitre-intrusion-set", "Y", "Y is a Chinese group. Y targets China and Iran.")],
+                          vocab)
+    assert values(other.countries) == ["Iran"]       # origin read in one sentence applies to the whole actor
+
+
+def test_description_regions_and_sectors(vocab: Vocabulary) -> None:
+    t = targeting_for([cluster("threat-actor", "APT37", (
+        "In 2017, APT37 expanded its targeting beyond the Korean peninsula to include Japan, Vietnam and the "
+        "Middle East, and to a wider range of industry verticals, including chemicals, electronics, "
+        "manufacturing, aerospace, automotive and healthcare entities"))], vocab)
+    assert values(t.countries) == ["Japan", "Vietnam"]
+    assert "Middle East" in values(t.regions)
+    assert values(t.sectors) == ["Chemical", "Electronic", "Manufacturing", "Aerospace", "Automotive", "Health"]
+    assert all(not i.structured for i in t.victims)
+
+
+def test_structured_before_description(vocab: Vocabulary) -> None:
+    t = targeting_for([
+        cluster("mitre-intrusion-set", "A", "It targets Iran."),
+        cluster("threat-actor", "A", cfr_suspected_victims=("Japan",)),
+    ], vocab)
+    assert values(t.countries) == ["Japan", "Iran"]
+
+
+def test_deterministic(vocab: Vocabulary) -> None:
+    clusters = [cluster("threat-actor", "A", "It targets Iran, Japan and the government.",
+                        cfr_suspected_victims=("Japan", "NATO"))]
+    assert targeting_for(clusters, vocab) == targeting_for(clusters, vocab)
+
+
+def test_coverage() -> None:
+    src, desc = Source("g", "c", "cfr-suspected-victims"), Source("g", "c", "description")
+    structured = Targeting(countries=(TargetItem("Japan", ("Japan",), (src,), "JP"),))
+    described = Targeting(sectors=(TargetItem("Health", ("healthcare",), (desc,)),))
+    only_origin = Targeting(origins=(TargetItem("China", ("CN",), (src,), "CN"),))
+    assert coverage([structured, described, only_origin, Targeting()]) == Coverage(4, 2, 1, 1)
+
+
+# --- real bundled data -------------------------------------------------------------
+
+def _bundled_dir() -> Path:
+    spec = importlib.util.find_spec("pymispgalaxies")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "misp-galaxy" / "clusters"
+
+
+BUNDLED = _bundled_dir()
+ACTOR_GALAXIES = ("threat-actor", "mitre-intrusion-set", "microsoft-activity-group", "360net", "tidal-groups")
+
+
+def _as_tuple(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
+
+
+def bundled_clusters(name: str) -> Iterator[Cluster]:
+    data = json.loads((BUNDLED / f"{name}.json").read_text(encoding="utf-8"))
+    for raw in data["values"]:
+        meta = {k: _as_tuple(v) for k, v in raw.get("meta", {}).items()}
+        yield Cluster(data["type"], raw["uuid"], raw["value"], meta.get("synonyms", ()),
+                      raw.get("description") or "", meta, meta.get("refs", ()), ())
+
+
+@pytest.fixture(scope="module")
+def real_vocab() -> Vocabulary:
+    return Vocabulary.bundled()
+
+
+def test_real_apt37(real_vocab: Vocabulary) -> None:
+    (apt37,) = [c for c in bundled_clusters("threat-actor") if c.value == "APT37"]
+    t = targeting_for([apt37], real_vocab)
+    assert values(t.countries)[:3] == ["South Korea", "Japan", "Vietnam"]
+    assert "Republic of Korea" in t.countries[0].originals
+    assert "North Korea" not in values(t.countries)
+    assert "Middle East" in values(t.regions)
+    assert t.regions[values(t.regions).index("Middle East")].sources == (
+        Source("threat-actor", "APT37", "description"),)
+    assert {"Aerospace", "Automotive", "Health"} <= set(values(t.sectors))
+    assert values(t.sponsors) == ["North Korea"] and values(t.origins) == ["North Korea"]
+
+
+def test_real_all_actor_clusters_sane(real_vocab: Vocabulary) -> None:
+    clusters = [c for g in ACTOR_GALAXIES for c in bundled_clusters(g)]
+    results = [targeting_for([c], real_vocab) for c in clusters]
+    cov = coverage(results)
+    assert cov.total == len(clusters) and cov.with_any > cov.total // 2
+    for c, t in zip(clusters, results):
+        home = {i.code for i in (*t.origins, *t.sponsors)}
+        described = {i.code for i in t.countries if not i.structured}
+        assert not home & described, c.value
