@@ -1,0 +1,61 @@
+"""The misp-actor-enrich command as people and scripts use it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from misp_actor_enrich.cli import EXIT_OK, EXIT_UNRESOLVED, main, modules_root
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "misp_actor_enrich", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_json_lines_one_per_name_in_order() -> None:
+    names = ["Reaper", "Grizzly Steppe", "ScarKruft", "Definitely Not An Actor", "-APT37"]
+    done = run("resolve", "--json", "--", *names)
+    assert done.returncode == EXIT_UNRESOLVED, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [line["query"] for line in lines] == names
+    assert [line["status"] for line in lines] == ["resolved", "ambiguous", "suggested", "unknown", "resolved"]
+    first = lines[0]["candidates"][0]
+    assert first["name"] == "APT37" and first["tier"] == "synonym" and first["matched"] == "Reaper"
+    assert 'misp-galaxy:mitre-intrusion-set="APT37 - G0067"' in first["tags"]
+    assert "ScarCruft" in first["aliases"] and first["score"] == 1.0
+    countries = {c["value"]: c for c in first["targeting"]["countries"]}
+    assert countries["South Korea"]["code"] == "KR"
+    assert {"galaxy": "threat-actor", "cluster": "APT37", "field": "cfr-suspected-victims"} in \
+        countries["South Korea"]["sources"]
+    assert all(c["tags"] for c in lines[1]["candidates"])
+    assert lines[2]["candidates"][0]["score"] < 1.0
+
+
+def test_readable_output_and_exit_code_when_everything_resolves(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["resolve", "Reaper", "APT 37"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Reaper: APT37" in out and 'misp-galaxy:threat-actor="APT37"' in out
+    assert "South Korea (KR)" in out and "sponsor:" in out
+
+
+def test_ambiguous_output_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["resolve", "Grizzly Steppe"]) == EXIT_UNRESOLVED
+    out = capsys.readouterr().out
+    assert "ambiguous" in out and "APT28" in out and "APT29" in out and "would tag" in out
+
+
+def test_modules_root_holds_the_expansion_file() -> None:
+    done = run("modules-root")
+    root = Path(done.stdout.strip())
+    assert done.returncode == 0 and root == modules_root()
+    assert (root / "expansion" / "actor_enrich.py").is_file()
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("resolve").returncode == 2
+    assert run("no-such-command").returncode == 2
