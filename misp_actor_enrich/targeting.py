@@ -236,6 +236,8 @@ _ORIGIN_BEFORE = re.compile(r"""(?ix)
     (?:(?:government|state|regime|military|people's)\s+(?:of\s+)?)?$
     | \bpro-$""")
 _REPORTER_BEFORE = re.compile(r"(?i)\baccording\s+to\s+(?:the\s+)?$")
+# "expanded its targeting beyond the Korean peninsula": the place is named as not (only) the target.
+_EXCLUDED_BEFORE = re.compile(r"(?i)\b(?:beyond|outside(?:\s+of)?|except|excluding|other\s+than)\s+(?:the\s+)?$")
 _TAIL = re.compile(r"(?:'s)?((?:[\s\-]+[\w']+){1,4})")
 _STOP = frozenset("by of in on at to for with and or that which who whose the a an its their from "
                   "against as is are was were has have had but since including such through via using during after "
@@ -294,7 +296,7 @@ def _sentences(text: str) -> Iterator[str]:
 
 def _verdict(sentence: str, mention: Mention) -> _Verdict:
     before = sentence[max(0, mention.start - 80):mention.start]
-    if _REPORTER_BEFORE.search(before):
+    if _REPORTER_BEFORE.search(before) or _EXCLUDED_BEFORE.search(before):
         return _Verdict.OTHER
     if _ORIGIN_BEFORE.search(before):
         return _Verdict.ORIGIN

@@ -157,6 +157,7 @@ def test_unknown_country_code_kept(vocab: Vocabulary) -> None:
     ("A suspected North Korean state-sponsored cyber espionage group active since 2012.", []),
     ("The group was named after a town in Japan.", []),         # no targeting cue: not a victim
     ("According to Japanese researchers it attacked Vietnam.", ["Vietnam"]),
+    ("In 2017 it expanded its targeting beyond South Korea to include Japan.", ["Japan"]),
 ])
 def test_description_origin_vs_victim(vocab: Vocabulary, text: str, victims: list[str]) -> None:
     reading = read_description(text, vocab)
