@@ -29,6 +29,8 @@ DEFAULT_GALAXIES: tuple[str, ...] = (
 NOT_GROUPS = frozenset({"entity", "nato", "producer", "surveillance-vendor"})
 
 ATTACK_ID = re.compile(r"^G\d{4}$")
+# Some galaxies retire a cluster only by renaming it: Tidal's "APT42 (Deprecated)".
+_MARKED_DEPRECATED = re.compile(r"\((?:deprecated|revoked)\)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ def cluster_from_entry(galaxy: str, entry: Any) -> Cluster | None:
         meta=meta,
         refs=refs,
         related=related,
-        deprecated=bool(entry.get("revoked")) or bool(entry.get("deprecated")),
+        deprecated=bool(entry.get("revoked")) or bool(entry.get("deprecated")) or bool(_MARKED_DEPRECATED.search(value)),
     )
 
 

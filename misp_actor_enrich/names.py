@@ -16,7 +16,7 @@ import unicodedata
 _LEADING = ("the", "threat actor", "threat group", "apt group", "actor", "group")
 _TRAILING = (
     "apt group", "threat actor", "threat group", "hacking group", "hacker group",
-    "hackers", "group", "team", "gang", "crew", "actor", "apt",
+    "hackers", "group", "team", "gang", "crew", "actors", "actor", "operators", "apt",
 )
 # Separators people use to give two names for one actor.
 _SEPARATORS = re.compile(r"\s+(?:/|\||;|aka|a\.k\.a\.?|alias|also known as)\s+|\s*[/|;]\s*|,\s+", re.IGNORECASE)

@@ -65,3 +65,8 @@ def test_only_live_actor_galaxies_are_loaded() -> None:
 def test_galaxy_info_reads_deprecation_from_the_definition() -> None:
     info = galaxy_info(_document("mitre-enterprise-attack-intrusion-set"), {"namespace": "deprecated"})
     assert info.deprecated and info.category == "actor" and info.version == 2
+
+
+def test_clusters_retired_by_name_are_deprecated() -> None:
+    cluster = cluster_from_entry("groups", {"value": "APT42 (Deprecated)", "uuid": "A-1"})
+    assert cluster is not None and cluster.deprecated and cluster.uuid == "a-1"
