@@ -11,6 +11,7 @@ The only module that imports PyMISP. What MISP does with each key is in
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Iterable
 
 from pymisp import AbstractMISP, MISPAttribute, MISPEvent, MISPObject
@@ -24,9 +25,31 @@ MAX_ALIASES = 200
 
 
 def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover: bool) -> dict[str, Any]:
-    """The ``{"results": {...}}`` body for one answer; ``{"results": {}}`` when nothing to say."""
+    """The ``{"results": {...}}`` body for one answer; ``{"results": {}}`` when nothing to say.
+
+    The body for one (answer, settings, hover) is built through PyMISP once and kept;
+    each call gets a copy stamped with fresh uuid4s and the input's uuid, so an answer
+    is never shared and uuids never repeat across events.
+    """
     if not answer.findings:
         return {"results": {}}
+    key = (answer.resolution, settings, input_uuid is not None, hover)
+    body = _rendered.get(key)
+    if body is None:
+        body = _render(answer, settings, hover, _INPUT_PLACEHOLDER if input_uuid else None)
+        if len(_rendered) >= _RENDERED_LIMIT:
+            _rendered.clear()  # crude bound; a race only renders twice
+        _rendered[key] = body
+    return {"results": _stamp(body, input_uuid)}
+
+
+_INPUT_PLACEHOLDER = "00000000-0000-4000-8000-00000000f00d"
+_RENDERED_LIMIT = 2048
+_rendered: dict[tuple[Any, ...], dict[str, Any]] = {}
+_UUID_KEYS = frozenset({"uuid", "object_uuid", "referenced_uuid"})
+
+
+def _render(answer: Answer, settings: Settings, hover: bool, input_uuid: str | None) -> dict[str, Any]:
     event = MISPEvent()
     for finding in answer.findings:
         _add_finding(event, finding, answer, settings, input_uuid)
@@ -38,7 +61,30 @@ def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover
     event_tags = [t for f in answer.findings for t in f.tags]
     if event_tags and not hover:
         body["Tag"] = [{"name": name} for name in dict.fromkeys(event_tags)]
-    return {"results": body}
+    return body
+
+
+def _stamp(body: dict[str, Any], input_uuid: str | None) -> dict[str, Any]:
+    """A deep copy with every uuid replaced by a fresh uuid4, references kept consistent."""
+    fresh: dict[str, str] = {}
+
+    def renew(old: str) -> str:
+        if old == _INPUT_PLACEHOLDER and input_uuid:
+            return input_uuid
+        new = fresh.get(old)
+        if new is None:
+            new = fresh[old] = str(uuid.uuid4())
+        return new
+
+    def copy(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: renew(v) if k in _UUID_KEYS else copy(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [copy(v) for v in value]
+        return value
+
+    stamped: dict[str, Any] = copy(body)
+    return stamped
 
 
 def _add_finding(event: MISPEvent, finding: Finding, answer: Answer, settings: Settings,

@@ -231,3 +231,26 @@ def test_importing_the_module_file_builds_nothing() -> None:
             "m.version(); m.introspection(); "
             "assert knowledge._current is None; assert 'pymisp' not in sys.modules, 'pymisp imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent)
+
+
+def _uuids(results: dict[str, Any]) -> set[str]:
+    found = {a["uuid"] for a in results.get("Attribute", [])}
+    for obj in results.get("Object", []):
+        found.add(obj["uuid"])
+        found.update(a["uuid"] for a in obj["Attribute"])
+        found.update(r["uuid"] for r in obj.get("ObjectReference", []) if "uuid" in r)
+    return found
+
+
+def test_each_answer_has_fresh_uuids_and_consistent_references(payload: Payload) -> None:
+    first = module.dict_handler(payload())["results"]
+    second = module.dict_handler(payload())["results"]
+    assert not _uuids(first) & _uuids(second)
+    for results in (first, second):
+        intrusion_set, victim = results["Object"]
+        targets = [r["referenced_uuid"] for r in intrusion_set["ObjectReference"] if r["relationship_type"] == "targets"]
+        assert targets == [victim["uuid"]]
+    without_uuid = payload()
+    del without_uuid["attribute"]["uuid"]
+    intrusion_set = module.dict_handler(without_uuid)["results"]["Object"][0]
+    assert [r["relationship_type"] for r in intrusion_set["ObjectReference"]] == ["targets"]
