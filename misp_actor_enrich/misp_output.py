@@ -11,9 +11,12 @@ The only module that imports PyMISP. What MISP does with each key is in
 
 from __future__ import annotations
 
-import uuid
+import json
+import os
+import re
 from typing import Any, Iterable
 
+from orjson import loads as _loads  # misp-modules' own JSON library; ~4x faster per request
 from pymisp import AbstractMISP, MISPAttribute, MISPEvent, MISPObject
 
 from .answer import Answer, Finding
@@ -27,26 +30,86 @@ MAX_ALIASES = 200
 def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover: bool) -> dict[str, Any]:
     """The ``{"results": {...}}`` body for one answer; ``{"results": {}}`` when nothing to say.
 
-    The body for one (answer, settings, hover) is built through PyMISP once and kept;
-    each call gets a copy stamped with fresh uuid4s and the input's uuid, so an answer
-    is never shared and uuids never repeat across events.
+    The body for one (answer, settings, hover) is built through PyMISP once and kept
+    as JSON cut at its uuids; each call joins the pieces with fresh uuid4s (and the
+    input's uuid) and parses the result, so no two answers share an object or a uuid.
     """
     if not answer.findings:
         return {"results": {}}
     key = (answer.resolution, settings, input_uuid is not None, hover)
-    body = _rendered.get(key)
-    if body is None:
+    template = _rendered.get(key)
+    if template is None:
         body = _render(answer, settings, hover, _INPUT_PLACEHOLDER if input_uuid else None)
+        template = _Template.of(body)
         if len(_rendered) >= _RENDERED_LIMIT:
             _rendered.clear()  # crude bound; a race only renders twice
-        _rendered[key] = body
-    return {"results": _stamp(body, input_uuid)}
+        _rendered[key] = template
+    return {"results": template.stamp(input_uuid)}
 
 
 _INPUT_PLACEHOLDER = "00000000-0000-4000-8000-00000000f00d"
 _RENDERED_LIMIT = 2048
-_rendered: dict[tuple[Any, ...], dict[str, Any]] = {}
+_rendered: dict[tuple[Any, ...], "_Template"] = {}
 _UUID_KEYS = frozenset({"uuid", "object_uuid", "referenced_uuid"})
+
+
+class _Template:
+    """A rendered body as JSON text split around its uuids: pieces[i], uuid slot[i], pieces[i+1] ..."""
+
+    __slots__ = ("pieces", "slots", "fresh_count")
+
+    def __init__(self, pieces: list[str], slots: list[int], fresh_count: int) -> None:
+        self.pieces, self.slots, self.fresh_count = pieces, slots, fresh_count
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> "_Template":
+        slot_of: dict[str, int] = {_INPUT_PLACEHOLDER: -1}
+
+        def collect(value: Any) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    if k in _UUID_KEYS and isinstance(v, str):
+                        slot_of.setdefault(v, len(slot_of) - 1)
+                    else:
+                        collect(v)
+            elif isinstance(value, list):
+                for v in value:
+                    collect(v)
+
+        collect(body)
+        text = json.dumps(body, ensure_ascii=False)
+        # uuids are random, so each quoted uuid in the text is one of ours.
+        pattern = re.compile("|".join(re.escape(f'"{u}"') for u in slot_of))
+        pieces: list[str] = []
+        slots: list[int] = []
+        last = 0
+        for match in pattern.finditer(text):
+            pieces.append(text[last:match.start()])
+            slots.append(slot_of[match.group()[1:-1]])
+            last = match.end()
+        pieces.append(text[last:])
+        return cls(pieces, slots, len(slot_of) - 1)
+
+    def stamp(self, input_uuid: str | None) -> dict[str, Any]:
+        fresh = _uuid4s(self.fresh_count)
+        parts = [self.pieces[0]]
+        for slot, piece in zip(self.slots, self.pieces[1:]):
+            parts.append(f'"{input_uuid if slot < 0 else fresh[slot]}"')
+            parts.append(piece)
+        stamped: dict[str, Any] = _loads("".join(parts))
+        return stamped
+
+
+def _uuid4s(count: int) -> list[str]:
+    """``count`` random version-4 uuids from one read of the OS random source."""
+    raw = bytearray(os.urandom(16 * count))
+    out = []
+    for i in range(0, 16 * count, 16):
+        raw[i + 6] = (raw[i + 6] & 0x0F) | 0x40   # version 4
+        raw[i + 8] = (raw[i + 8] & 0x3F) | 0x80   # RFC 4122 variant
+        h = raw[i:i + 16].hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
 
 
 def _render(answer: Answer, settings: Settings, hover: bool, input_uuid: str | None) -> dict[str, Any]:
@@ -62,29 +125,6 @@ def _render(answer: Answer, settings: Settings, hover: bool, input_uuid: str | N
     if event_tags and not hover:
         body["Tag"] = [{"name": name} for name in dict.fromkeys(event_tags)]
     return body
-
-
-def _stamp(body: dict[str, Any], input_uuid: str | None) -> dict[str, Any]:
-    """A deep copy with every uuid replaced by a fresh uuid4, references kept consistent."""
-    fresh: dict[str, str] = {}
-
-    def renew(old: str) -> str:
-        if old == _INPUT_PLACEHOLDER and input_uuid:
-            return input_uuid
-        new = fresh.get(old)
-        if new is None:
-            new = fresh[old] = str(uuid.uuid4())
-        return new
-
-    def copy(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: renew(v) if k in _UUID_KEYS else copy(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [copy(v) for v in value]
-        return value
-
-    stamped: dict[str, Any] = copy(body)
-    return stamped
 
 
 def _add_finding(event: MISPEvent, finding: Finding, answer: Answer, settings: Settings,
