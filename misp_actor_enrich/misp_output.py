@@ -1,11 +1,10 @@
 """Answer -> misp_standard ``results``: galaxy tags, intrusion-set and victim objects, attributes.
 
-The only module that imports PyMISP. What MISP does with each key is in
-``shared/MISP_CONTRACT.md``; the rules kept here:
+What MISP does with each key is in ``shared/MISP_CONTRACT.md``; the rules kept here:
 - never echo the input attribute: objects reference its uuid instead;
 - always return an Attribute or an Object with a hit (a Tag-only answer is dropped by the UI);
 - no top-level ``Tag`` for hover (MISP would show it as a "No result" row);
-- uuid4 everywhere (PyMISP's default), ``to_ids`` false, no distribution;
+- uuid4 everywhere, fresh on every answer; ``to_ids`` false; no distribution;
 - comments say the targeting is the actor's known history, not a claim about this event.
 """
 
@@ -17,10 +16,10 @@ import re
 from typing import Any, Iterable
 
 from orjson import loads as _loads  # misp-modules' own JSON library; ~4x faster per request
-from pymisp import AbstractMISP, MISPAttribute, MISPEvent, MISPObject
 
 from .answer import Answer, Finding
 from .config import Settings
+from .misp_format import MispObject, attribute
 from .models import Source
 
 MAX_ALIAS_ATTRIBUTES = 50
@@ -30,7 +29,7 @@ MAX_ALIASES = 200
 def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover: bool) -> dict[str, Any]:
     """The ``{"results": {...}}`` body for one answer; ``{"results": {}}`` when nothing to say.
 
-    The body for one (answer, settings, hover) is built through PyMISP once and kept
+    The body for one (answer, settings, hover) is built and checked once, and kept
     as JSON cut at its uuids; each call joins the pieces with fresh uuid4s (and the
     input's uuid) and parses the result, so no two answers share an object or a uuid.
     """
@@ -47,10 +46,11 @@ def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover
     return {"results": template.stamp(input_uuid)}
 
 
-_INPUT_PLACEHOLDER = "00000000-0000-4000-8000-00000000f00d"
+_INPUT_PLACEHOLDER = "ffffffff-ffff-4fff-bfff-ffffffffffff"  # builders use 00000000-... placeholders
 _RENDERED_LIMIT = 2048
 _rendered: dict[tuple[Any, ...], "_Template"] = {}
-_UUID_KEYS = frozenset({"uuid", "object_uuid", "referenced_uuid"})
+# The builders' placeholder uuids and the input's, as they appear quoted in the JSON text.
+_QUOTED_PLACEHOLDER = re.compile(r'"(00000000-0000-4000-8000-[0-9a-f]{12}|' + _INPUT_PLACEHOLDER + r')"')
 
 
 class _Template:
@@ -63,32 +63,19 @@ class _Template:
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> "_Template":
-        slot_of: dict[str, int] = {_INPUT_PLACEHOLDER: -1}
-
-        def collect(value: Any) -> None:
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    if k in _UUID_KEYS and isinstance(v, str):
-                        slot_of.setdefault(v, len(slot_of) - 1)
-                    else:
-                        collect(v)
-            elif isinstance(value, list):
-                for v in value:
-                    collect(v)
-
-        collect(body)
         text = json.dumps(body, ensure_ascii=False)
-        # uuids are random, so each quoted uuid in the text is one of ours.
-        pattern = re.compile("|".join(re.escape(f'"{u}"') for u in slot_of))
+        slot_of: dict[str, int] = {}
         pieces: list[str] = []
         slots: list[int] = []
         last = 0
-        for match in pattern.finditer(text):
+        for match in _QUOTED_PLACEHOLDER.finditer(text):
+            found = match.group(1)
+            slot = -1 if found == _INPUT_PLACEHOLDER else slot_of.setdefault(found, len(slot_of))
             pieces.append(text[last:match.start()])
-            slots.append(slot_of[match.group()[1:-1]])
+            slots.append(slot)
             last = match.end()
         pieces.append(text[last:])
-        return cls(pieces, slots, len(slot_of) - 1)
+        return cls(pieces, slots, len(slot_of))
 
     def stamp(self, input_uuid: str | None) -> dict[str, Any]:
         fresh = _uuid4s(self.fresh_count)
@@ -113,62 +100,64 @@ def _uuid4s(count: int) -> list[str]:
 
 
 def _render(answer: Answer, settings: Settings, hover: bool, input_uuid: str | None) -> dict[str, Any]:
-    event = MISPEvent()
+    attributes: list[dict[str, Any]] = []
+    objects: list[dict[str, Any]] = []
     for finding in answer.findings:
-        _add_finding(event, finding, answer, settings, input_uuid)
+        _add_finding(attributes, objects, finding, answer, settings, input_uuid)
     body: dict[str, Any] = {}
-    if event.attributes:
-        body["Attribute"] = [_plain(a) for a in event.attributes]
-    if event.objects:
-        body["Object"] = [_plain(o) for o in event.objects]
+    if attributes:
+        body["Attribute"] = attributes
+    if objects:
+        body["Object"] = objects
     event_tags = [t for f in answer.findings for t in f.tags]
     if event_tags and not hover:
         body["Tag"] = [{"name": name} for name in dict.fromkeys(event_tags)]
     return body
 
 
-def _add_finding(event: MISPEvent, finding: Finding, answer: Answer, settings: Settings,
-                 input_uuid: str | None) -> None:
+def _add_finding(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], finding: Finding,
+                 answer: Answer, settings: Settings, input_uuid: str | None) -> None:
     actor = finding.candidate.actor
     query = answer.resolution.query
     intrusion_set = _intrusion_set(finding, answer)
     if input_uuid:
-        intrusion_set.add_reference(input_uuid, "related-to")
+        intrusion_set.reference(input_uuid, "related-to")
     victim = _victim(finding) if finding.role == "resolved" or finding.tagged else None
     if victim is not None:
-        intrusion_set.add_reference(victim.uuid, "targets")
-    event.add_object(intrusion_set)
+        intrusion_set.reference(victim.uuid, "targets")
+    objects.append(intrusion_set.to_dict())
     if victim is not None:
-        event.add_object(victim)
+        objects.append(victim.to_dict())
     if not finding.tagged:
         return
     if actor.name.casefold() != query.strip().casefold():
-        canonical = _attribute(event, "threat-actor", actor.name, "Attribution",
-                               f"Canonical MISP galaxy name for {query!r} "
-                               f"({finding.candidate.tier.label} match on {finding.candidate.matched!r})")
-        _tag(canonical, finding.tags)
+        attributes.append(attribute(
+            "threat-actor", actor.name, category="Attribution", tags=finding.tags,
+            comment=(f"Canonical MISP galaxy name for {query!r} "
+                     f"({finding.candidate.tier.label} match on {finding.candidate.matched!r})")))
     if settings.include_aliases_as_attributes:
         skip = {query.strip().casefold(), actor.name.casefold()}
         for alias in [a for a in actor.aliases if a.casefold() not in skip][:MAX_ALIAS_ATTRIBUTES]:
-            _attribute(event, "threat-actor", alias, "Attribution",
-                       f"Alias of {actor.name} in MISP galaxies, added so events naming it differently correlate")
+            attributes.append(attribute(
+                "threat-actor", alias, category="Attribution",
+                comment=f"Alias of {actor.name} in MISP galaxies, added so events naming it differently correlate"))
     for url in _references(finding, settings.max_links):
-        _attribute(event, "link", url, "External analysis", f"Reference on {actor.name} from MISP galaxies")
+        attributes.append(attribute("link", url, category="External analysis",
+                                    comment=f"Reference on {actor.name} from MISP galaxies"))
 
 
-def _intrusion_set(finding: Finding, answer: Answer) -> MISPObject:
+def _intrusion_set(finding: Finding, answer: Answer) -> MispObject:
     actor = finding.candidate.actor
-    obj = MISPObject("intrusion-set", strict=True, standalone=False)
-    obj.comment = _object_comment(finding, answer)
-    _member(obj, "name", actor.name, tags=finding.tags)
+    obj = MispObject("intrusion-set", comment=_object_comment(finding, answer))
+    obj.add("name", actor.name, tags=finding.tags)
     for alias in actor.aliases[:MAX_ALIASES]:
-        _member(obj, "aliases", alias)
+        obj.add("aliases", alias)
     description = next((c.description for c in actor.clusters if c.description), "")
     if description:
-        _member(obj, "description", description, disable_correlation=True)
+        obj.add("description", description, disable_correlation=True)
     targeting = finding.targeting
     for item in (*targeting.incident_types, *targeting.motives):
-        _member(obj, "goals", item.value, comment=_provenance(item.sources))
+        obj.add("goals", item.value, comment=_provenance(item.sources))
     return obj
 
 
@@ -195,19 +184,19 @@ def _object_comment(finding: Finding, answer: Answer) -> str:
     return " ".join(parts)
 
 
-def _victim(finding: Finding) -> MISPObject | None:
+def _victim(finding: Finding) -> MispObject | None:
     targeting = finding.targeting
     if not targeting.victims:
         return None
     actor = finding.candidate.actor
-    obj = MISPObject("victim", strict=True, standalone=False)
-    obj.comment = (f"Known targeting of {actor.name} from MISP galaxies: the actor's history, not this "
-                   f"event's victims. Items read from a cluster description say so in their comment.")
+    obj = MispObject("victim", comment=(
+        f"Known targeting of {actor.name} from MISP galaxies: the actor's history, not this "
+        f"event's victims. Items read from a cluster description say so in their comment."))
     for relation, items in (("regions", (*targeting.countries, *targeting.regions)),
                             ("sectors", targeting.sectors), ("name", targeting.organisations)):
         for item in items:
             tags = (item.galaxy_tag,) if item.galaxy_tag else ()
-            _member(obj, relation, item.value, comment=_provenance(item.sources), tags=tags)
+            obj.add(relation, item.value, comment=_provenance(item.sources), tags=tags)
     return obj
 
 
@@ -223,50 +212,3 @@ def _references(finding: Finding, limit: int) -> list[str]:
             if ref.startswith(("http://", "https://")) and ref not in urls:
                 urls.append(ref)
     return urls[:limit]
-
-
-def _attribute(event: MISPEvent, type_: str, value: str, category: str, comment: str) -> MISPAttribute:
-    attribute = MISPAttribute()
-    attribute.from_dict(type=type_, value=value, category=category, to_ids=False, comment=comment)
-    event.attributes.append(attribute)
-    return attribute
-
-
-def _member(obj: MISPObject, relation: str, value: str, *, comment: str = "", tags: Iterable[str] = (),
-            disable_correlation: bool = False) -> None:
-    """Add one object attribute; strict templates reject relations the template lacks."""
-    attribute = obj.add_attribute(relation, value=value, to_ids=False, comment=comment,
-                                  disable_correlation=disable_correlation)
-    if attribute is None:  # PyMISP skips empty values; ours never are
-        raise ValueError(f"PyMISP refused {relation}={value!r}")
-    _tag(attribute, tags)
-
-
-def _tag(attribute: MISPAttribute, tags: Iterable[str]) -> None:
-    for name in tags:
-        attribute.add_tag(name)
-
-
-def _plain(entity: MISPAttribute | MISPObject) -> dict[str, Any]:
-    """A plain JSON-ready dict, without the keys MISP should default itself (distribution, sharing group)."""
-    data: dict[str, Any] = _unwrap(entity.to_dict())
-    _drop_sharing(data)
-    return data
-
-
-def _unwrap(value: Any) -> Any:
-    # PyMISP's to_dict leaves nested tags, attributes and references as objects.
-    if isinstance(value, AbstractMISP):
-        return _unwrap(value.to_dict())
-    if isinstance(value, dict):
-        return {k: _unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrap(v) for v in value]
-    return value
-
-
-def _drop_sharing(data: dict[str, Any]) -> None:
-    for key in ("distribution", "sharing_group_id"):
-        data.pop(key, None)
-    for attribute in data.get("Attribute", ()):
-        _drop_sharing(attribute)
