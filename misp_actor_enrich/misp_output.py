@@ -10,12 +10,9 @@ What MISP does with each key is in ``shared/MISP_CONTRACT.md``; the rules kept h
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from typing import Any, Iterable
 
-from orjson import loads as _loads  # misp-modules' own JSON library; ~4x faster per request
 
 from .answer import Answer, Finding
 from .config import Settings
@@ -29,9 +26,9 @@ MAX_ALIASES = 200
 def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover: bool) -> dict[str, Any]:
     """The ``{"results": {...}}`` body for one answer; ``{"results": {}}`` when nothing to say.
 
-    The body for one (answer, settings, hover) is built and checked once, and kept
-    as JSON cut at its uuids; each call joins the pieces with fresh uuid4s (and the
-    input's uuid) and parses the result, so no two answers share an object or a uuid.
+    The body for one (answer, settings, hover) is built and checked once, and kept;
+    each call gets a copy with fresh uuid4s and the input's uuid, so no two answers
+    share a uuid (MISP requires them unique across events).
     """
     if not answer.findings:
         return {"results": {}}
@@ -39,7 +36,7 @@ def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover
     template = _rendered.get(key)
     if template is None:
         body = _render(answer, settings, hover, _INPUT_PLACEHOLDER if input_uuid else None)
-        template = _Template.of(body)
+        template = _Template(body)
         if len(_rendered) >= _RENDERED_LIMIT:
             _rendered.clear()  # crude bound; a race only renders twice
         _rendered[key] = template
@@ -49,54 +46,65 @@ def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover
 _INPUT_PLACEHOLDER = "ffffffff-ffff-4fff-bfff-ffffffffffff"  # builders use 00000000-... placeholders
 _RENDERED_LIMIT = 2048
 _rendered: dict[tuple[Any, ...], "_Template"] = {}
-# The builders' placeholder uuids and the input's, as they appear quoted in the JSON text.
-_QUOTED_PLACEHOLDER = re.compile(r'"(00000000-0000-4000-8000-[0-9a-f]{12}|' + _INPUT_PLACEHOLDER + r')"')
 
 
 class _Template:
-    """A rendered body as JSON text split around its uuids: pieces[i], uuid slot[i], pieces[i+1] ..."""
+    """A rendered body with placeholder uuids; ``stamp`` copies it with fresh ones.
 
-    __slots__ = ("pieces", "slots", "fresh_count")
+    The copy is shallow where nothing changes (strings are shared) and new wherever
+    a uuid or a mutable list lives, so callers may edit what they get.
+    """
 
-    def __init__(self, pieces: list[str], slots: list[int], fresh_count: int) -> None:
-        self.pieces, self.slots, self.fresh_count = pieces, slots, fresh_count
+    __slots__ = ("body", "slot_of")
 
-    @classmethod
-    def of(cls, body: dict[str, Any]) -> "_Template":
-        text = json.dumps(body, ensure_ascii=False)
-        slot_of: dict[str, int] = {}
-        pieces: list[str] = []
-        slots: list[int] = []
-        last = 0
-        for match in _QUOTED_PLACEHOLDER.finditer(text):
-            found = match.group(1)
-            slot = -1 if found == _INPUT_PLACEHOLDER else slot_of.setdefault(found, len(slot_of))
-            pieces.append(text[last:match.start()])
-            slots.append(slot)
-            last = match.end()
-        pieces.append(text[last:])
-        return cls(pieces, slots, len(slot_of))
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.slot_of: dict[str, int] = {}
+        for entity in (*body.get("Attribute", ()), *body.get("Object", ())):
+            self.slot_of.setdefault(entity["uuid"], len(self.slot_of))
+            for inner in (*entity.get("Attribute", ()), *entity.get("ObjectReference", ())):
+                self.slot_of.setdefault(inner["uuid"], len(self.slot_of))
 
     def stamp(self, input_uuid: str | None) -> dict[str, Any]:
-        fresh = _uuid4s(self.fresh_count)
-        parts = [self.pieces[0]]
-        for slot, piece in zip(self.slots, self.pieces[1:]):
-            parts.append(f'"{input_uuid if slot < 0 else fresh[slot]}"')
-            parts.append(piece)
-        stamped: dict[str, Any] = _loads("".join(parts))
-        return stamped
+        fresh = _uuid4s(len(self.slot_of))
+        new = {old: fresh[slot] for old, slot in self.slot_of.items()}
+        if input_uuid:
+            new[_INPUT_PLACEHOLDER] = input_uuid
+
+        def attribute_copy(a: dict[str, Any]) -> dict[str, Any]:
+            copied = {**a, "uuid": new[a["uuid"]]}
+            if "Tag" in a:
+                copied["Tag"] = [dict(t) for t in a["Tag"]]
+            return copied
+
+        def object_copy(o: dict[str, Any]) -> dict[str, Any]:
+            copied = {**o, "uuid": new[o["uuid"]], "Attribute": [attribute_copy(a) for a in o["Attribute"]]}
+            if "ObjectReference" in o:
+                copied["ObjectReference"] = [
+                    {**r, "uuid": new[r["uuid"]], "object_uuid": new[r["object_uuid"]],
+                     "referenced_uuid": new[r["referenced_uuid"]]}
+                    for r in o["ObjectReference"]]
+            return copied
+
+        body = self.body
+        out: dict[str, Any] = {}
+        if "Attribute" in body:
+            out["Attribute"] = [attribute_copy(a) for a in body["Attribute"]]
+        if "Object" in body:
+            out["Object"] = [object_copy(o) for o in body["Object"]]
+        if "Tag" in body:
+            out["Tag"] = [dict(t) for t in body["Tag"]]
+        return out
 
 
 def _uuid4s(count: int) -> list[str]:
     """``count`` random version-4 uuids from one read of the OS random source."""
-    raw = bytearray(os.urandom(16 * count))
-    out = []
-    for i in range(0, 16 * count, 16):
-        raw[i + 6] = (raw[i + 6] & 0x0F) | 0x40   # version 4
-        raw[i + 8] = (raw[i + 8] & 0x3F) | 0x80   # RFC 4122 variant
-        h = raw[i:i + 16].hex()
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return out
+    h = os.urandom(16 * count).hex()
+    return [f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-{_VARIANT[h[i + 16]]}{h[i + 17:i + 20]}-{h[i + 20:i + 32]}"
+            for i in range(0, 32 * count, 32)]
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # RFC 4122 variant nibble
 
 
 def _render(answer: Answer, settings: Settings, hover: bool, input_uuid: str | None) -> dict[str, Any]:
