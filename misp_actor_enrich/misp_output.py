@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from .answer import Answer, Finding
 from .config import Settings
 from .misp_format import MispObject, attribute
-from .models import Source
+from .models import Source, Tier
 
 MAX_ALIAS_ATTRIBUTES = 50
 MAX_ALIASES = 200
@@ -141,8 +141,7 @@ def _add_finding(attributes: list[dict[str, Any]], objects: list[dict[str, Any]]
     if actor.name.casefold() != query.strip().casefold():
         attributes.append(attribute(
             "threat-actor", actor.name, category="Attribution", tags=finding.tags,
-            comment=(f"Canonical MISP galaxy name for {query!r} "
-                     f"({finding.candidate.tier.label} match on {finding.candidate.matched!r})")))
+            comment=f"Canonical MISP galaxy name: {_how_matched(query, finding)}"))
     if settings.include_aliases_as_attributes:
         skip = {query.strip().casefold(), actor.name.casefold()}
         for alias in [a for a in actor.aliases if a.casefold() not in skip][:MAX_ALIAS_ATTRIBUTES]:
@@ -178,7 +177,7 @@ def _object_comment(finding: Finding, answer: Answer) -> str:
     if actor.reached:
         parts.append("Filed under " + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.reached) + ".")
     if finding.role == "resolved":
-        parts.append(f"{resolution.query!r} matched {cand.matched!r} ({cand.tier.label}).")
+        parts.append(_how_matched(resolution.query, finding) + ".")
     elif finding.role == "candidate":
         parts.append(f"Ambiguous: {resolution.reason}. "
                      + ("Tagged because tag_ambiguous is set." if finding.tagged else "Not tagged: pick the right actor."))
@@ -190,6 +189,14 @@ def _object_comment(finding: Finding, answer: Answer) -> str:
         if items:
             parts.append(f"{label}: " + ", ".join(i.value for i in items) + ".")
     return " ".join(parts)
+
+
+def _how_matched(query: str, finding: Finding) -> str:
+    cand = finding.candidate
+    if cand.matched.casefold() == query.strip().casefold():
+        kind = "a listed synonym" if cand.tier is Tier.SYNONYM else "a cluster name"
+        return f"{query!r} is {kind} of {cand.actor.name}"
+    return f"{query!r} matched {cand.matched!r} of {cand.actor.name} ({cand.tier.label} match)"
 
 
 def _victim(finding: Finding) -> MispObject | None:
