@@ -12,6 +12,7 @@ import pytest
 
 from misp_actor_enrich import knowledge as knowledge_module
 from misp_actor_enrich.knowledge import Knowledge
+from misp_actor_enrich.vocabulary import Vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -33,6 +34,18 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def load_vocab_fixture(name: str) -> Any:
+    """One hand-made vocabulary galaxy from fixtures/vocab."""
+    return json.loads((FIXTURES / "vocab" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def vocab() -> Vocabulary:
+    """Targeting vocabulary over the hand-made galaxies in fixtures/vocab."""
+    return Vocabulary.from_galaxy_clusters(
+        load_vocab_fixture("target-information"), load_vocab_fixture("sector"), load_vocab_fixture("region"))
 
 
 @pytest.fixture(scope="session")

@@ -13,16 +13,6 @@ from misp_actor_enrich.models import Cluster, Source, Targeting, TargetItem
 from misp_actor_enrich.targeting import Coverage, coverage, read_description, targeting_for
 from misp_actor_enrich.vocabulary import Vocabulary
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "vocab"
-
-
-def _load(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def vocab() -> Vocabulary:
-    return Vocabulary.from_galaxy_clusters(_load("target-information"), _load("sector"), _load("region"))
 
 
 UNDERSCORE_KEYS = {"observed_countries", "observed_motivations", "target_categories"}   # tidal spells them so

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from misp_actor_enrich.vocabulary import Kind, Vocabulary
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "vocab"
-
-
-def _load(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+from conftest import load_vocab_fixture
 
 
 @pytest.fixture(scope="module")
-def vocab() -> Vocabulary:
-    return Vocabulary.from_galaxy_clusters(_load("target-information"), _load("sector"), _load("region"))
-
-
-@pytest.fixture(scope="module")
-def bundled() -> Vocabulary:
+def bundled_vocab() -> Vocabulary:
     return Vocabulary.bundled()
 
 
@@ -108,7 +95,7 @@ def test_regions(vocab: Vocabulary) -> None:
 
 
 def test_region_tag_needs_region_galaxy() -> None:
-    vocab = Vocabulary.from_galaxy_clusters(_load("target-information"), _load("sector"))
+    vocab = Vocabulary.from_galaxy_clusters(load_vocab_fixture("target-information"), load_vocab_fixture("sector"))
     entry = vocab.region("Europe")
     assert entry is not None and entry.galaxy_tag is None
 
@@ -141,14 +128,14 @@ def test_sectors_in_text(vocab: Vocabulary) -> None:
         "Aerospace", "Chemical", "Health", "Health", "NGO", "Government, Administration"]
 
 
-def test_bundled_vocabulary(bundled: Vocabulary) -> None:
-    assert len(bundled.countries) > 500
-    kp = bundled.country("Korea (Democratic People's Republic of)")
+def test_bundled_vocabulary(bundled_vocab: Vocabulary) -> None:
+    assert len(bundled_vocab.countries) > 500
+    kp = bundled_vocab.country("Korea (Democratic People's Republic of)")
     assert kp is not None and kp.code == "KP"
-    assert bundled.country("Lebonon") == bundled.country("LB")        # typo seen in CFR data
-    assert bundled.country("Congo") is None
-    sea = bundled.region("Southeast Asian")
+    assert bundled_vocab.country("Lebonon") == bundled_vocab.country("LB")        # typo seen in CFR data
+    assert bundled_vocab.country("Congo") is None
+    sea = bundled_vocab.region("Southeast Asian")
     assert sea is not None and sea.galaxy_tag == 'misp-galaxy:region="035 - South-eastern Asia"'
-    assert [m.entry.value for m in bundled.places_in("offices in New Jersey and Jersey")] == ["Jersey"]
+    assert [m.entry.value for m in bundled_vocab.places_in("offices in New Jersey and Jersey")] == ["Jersey"]
 
 
