@@ -7,9 +7,9 @@ LISTEN ?= 127.0.0.1
 PORT   ?= 6666
 # The versions the tests were written against: the galaxy data ships inside pymispgalaxies
 # and the object templates inside pymisp, so a newer release can change real-data answers.
-PINS   := pymisp==2.5.34.4 pymispgalaxies==1.1.1 misp-modules==3.1.1 mypy==2.4.1 pytest==9.2.0
+PINS   := pymisp==2.5.34.4 pymispgalaxies==1.1.1 misp-modules==3.1.1 mypy==2.4.1 pytest==9.2.0 ruff==0.17.6
 
-.PHONY: install serve test typecheck bench clean
+.PHONY: install serve test typecheck lint bench clean
 
 install: $(STAMP)
 
@@ -25,7 +25,10 @@ serve: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) typecheck
+lint: $(STAMP)
+	$(BIN)/ruff check --select F,E9,B --line-length 120 misp_actor_enrich tests benchmarks
+
+test: $(STAMP) typecheck lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -411,7 +411,7 @@ def handler_stages(names: Sequence[str], rounds: int) -> dict[str, dict[str, flo
             t5 = clock()
             orjson.dumps(body, default=pymisp_json_default)
             t6 = clock()
-            for key, a, b in zip(keys, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6)):
+            for key, a, b in zip(keys, (t0, t1, t2, t3, t4, t5), (t1, t2, t3, t4, t5, t6), strict=True):
                 spent[key] += b - a
             count += 1
     return {k: {"mean": v / count / 1e6} for k, v in spent.items()}

@@ -167,7 +167,7 @@ def _print_resolution(resolution: Resolution, targetings: Sequence[Targeting], o
     else:
         label = "ambiguous" if resolution.status is Status.AMBIGUOUS else "not found; did you mean"
         out.write(f"{query}: {label} ({resolution.reason})\n")
-        for cand, targeting in zip(resolution.candidates, targetings):
+        for cand, targeting in zip(resolution.candidates, targetings, strict=True):
             score = f", score {cand.score:.2f}" if cand.tier.label == "suggestion" else ""
             out.write(f"  - {cand.actor.name}  ({cand.tier.label} on {cand.matched!r}{score})\n")
             _print_candidate(cand, targeting, out, tagged=False, indent="      ")

@@ -2,19 +2,16 @@
 
 Built once from the target-information, sector and region cluster JSON. Looks up
 free-form names (synonyms, ISO codes, CFR styles, demonyms, Chinese words) and
-finds whole-word mentions in free text with precompiled trie regexes. Pure: only
-``bundled()`` reads files.
+finds whole-word mentions in free text with precompiled trie regexes. Pure: the
+caller (``knowledge``) reads the files.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 
@@ -321,20 +318,6 @@ class Vocabulary:
         terms.update((k, (e, True)) for k, e in adjectives.items() if k not in terms)
         terms.update((p, (None, False)) for p in _PROSE_IGNORE_PLACES.split("/"))
         return terms
-
-    @classmethod
-    def bundled(cls) -> Vocabulary:
-        """Build from the misp-galaxy copy bundled with pymispgalaxies (without importing it)."""
-        spec = importlib.util.find_spec("pymispgalaxies")
-        if spec is None or not spec.submodule_search_locations:
-            raise FileNotFoundError("pymispgalaxies is not installed")
-        base = Path(next(iter(spec.submodule_search_locations))) / "data" / "misp-galaxy" / "clusters"
-
-        def load(name: str) -> Any:
-            with (base / f"{name}.json").open(encoding="utf-8") as fh:
-                return json.load(fh)
-
-        return cls.from_galaxy_clusters(load("target-information"), load("sector"), load("region"))
 
     # --- lookups --------------------------------------------------------------
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import json
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from misp_actor_enrich.models import Cluster, Source, Targeting, TargetItem
 from misp_actor_enrich.targeting import Coverage, coverage, read_description, targeting_for
+from misp_actor_enrich.galaxy import clusters_from_document
+from misp_actor_enrich.knowledge import Knowledge
+from misp_actor_enrich.store import bundled_data_dir, read_json
 from misp_actor_enrich.vocabulary import Vocabulary
 
 
@@ -205,33 +205,17 @@ def test_coverage() -> None:
 
 # --- real bundled data -------------------------------------------------------------
 
-def _bundled_dir() -> Path:
-    spec = importlib.util.find_spec("pymispgalaxies")
-    assert spec is not None and spec.submodule_search_locations
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / "misp-galaxy" / "clusters"
-
-
-BUNDLED = _bundled_dir()
 ACTOR_GALAXIES = ("threat-actor", "mitre-intrusion-set", "microsoft-activity-group", "360net", "tidal-groups")
 
 
-def _as_tuple(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    return tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
-
-
 def bundled_clusters(name: str) -> Iterator[Cluster]:
-    data = json.loads((BUNDLED / f"{name}.json").read_text(encoding="utf-8"))
-    for raw in data["values"]:
-        meta = {k: _as_tuple(v) for k, v in raw.get("meta", {}).items()}
-        yield Cluster(data["type"], raw["uuid"], raw["value"], meta.get("synonyms", ()),
-                      raw.get("description") or "", meta, meta.get("refs", ()), ())
+    document = read_json(bundled_data_dir() / "clusters" / f"{name}.json")
+    yield from clusters_from_document(document)
 
 
 @pytest.fixture(scope="module")
-def real_vocab() -> Vocabulary:
-    return Vocabulary.bundled()
+def real_vocab(bundled: Knowledge) -> Vocabulary:
+    return bundled.vocabulary
 
 
 def test_real_apt37(real_vocab: Vocabulary) -> None:
@@ -252,7 +236,7 @@ def test_real_all_actor_clusters_sane(real_vocab: Vocabulary) -> None:
     results = [targeting_for([c], real_vocab) for c in clusters]
     cov = coverage(results)
     assert cov.total == len(clusters) and cov.with_any > cov.total // 2
-    for c, t in zip(clusters, results):
+    for c, t in zip(clusters, results, strict=True):
         home = {i.code for i in (*t.origins, *t.sponsors)}
         described = {i.code for i in t.countries if not i.structured}
         assert not home & described, c.value

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from misp_actor_enrich.knowledge import Knowledge
 from misp_actor_enrich.vocabulary import Kind, Vocabulary
 
 from conftest import load_vocab_fixture
 
 
 @pytest.fixture(scope="module")
-def bundled_vocab() -> Vocabulary:
-    return Vocabulary.bundled()
+def bundled_vocab(bundled: Knowledge) -> Vocabulary:
+    return bundled.vocabulary
 
 
 @pytest.mark.parametrize("text, value", [
