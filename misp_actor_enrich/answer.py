@@ -40,10 +40,12 @@ class Answer:
         return any(f.tagged for f in self.findings)
 
 
-def answer(resolution: Resolution, knowledge: Knowledge, settings: Settings) -> Answer:
+def answer(resolution: Resolution, knowledge: Knowledge, settings: Settings, *, may_tag: bool = True) -> Answer:
+    """The actors to report and their tags; ``may_tag=False`` reports without tagging anything."""
     status = resolution.status
     if status is Status.RESOLVED:
-        chosen, role, tag = resolution.candidates[:1], "resolved", True
+        # Several candidates only when the analyst's own tags named several actors.
+        chosen, role, tag = resolution.candidates, "resolved", True
     elif status is Status.AMBIGUOUS:
         chosen, role, tag = resolution.candidates[:MAX_CANDIDATES], "candidate", settings.tag_ambiguous
     elif status is Status.SUGGESTED and settings.suggestions:
@@ -59,7 +61,7 @@ def answer(resolution: Resolution, knowledge: Knowledge, settings: Settings) -> 
         Finding(
             candidate=cand,
             targeting=knowledge.targeting(cand.actor),
-            tags=tags_for(cand, settings) if tag else (),
+            tags=tags_for(cand, settings) if tag and may_tag else (),
             role=role,
         )
         for cand in chosen

@@ -42,6 +42,18 @@ class Knowledge:
         self.refused_merges = identities.refused_merges
         self.galaxy_types = frozenset(g.type for g in origin.galaxies)
         self._targeting: dict[int, Targeting] = {}
+        # Tag values (and uuids, which custom clusters use in tags) -> actor, per galaxy.
+        self._by_tag_value: dict[tuple[str, str], Actor] = {}
+        for actor in self.actors:
+            for cluster in actor.clusters:
+                self._by_tag_value[(cluster.galaxy, cluster.value.casefold())] = actor
+                self._by_tag_value[(cluster.galaxy, cluster.uuid)] = actor
+        for cluster, actor_id in identities.retired:
+            self._by_tag_value.setdefault((cluster.galaxy, cluster.value.casefold()), self.actors[actor_id])
+
+    def actor_for_cluster(self, galaxy: str, value: str) -> Actor | None:
+        """The actor whose cluster a galaxy tag names (by value, case-insensitively, or by uuid)."""
+        return self._by_tag_value.get((galaxy, value.strip().casefold()))
 
     def resolve(self, name: str) -> Resolution:
         return self.index.resolve(name)

@@ -32,7 +32,9 @@ def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover
     """
     if not answer.findings:
         return {"results": {}}
-    key = (answer.resolution, settings, input_uuid is not None, hover)
+    # Everything the body depends on: the resolution, what policy made of it, settings, path.
+    decisions = tuple((f.role, f.tags) for f in answer.findings)
+    key = (answer.resolution, decisions, settings, input_uuid is not None, hover)
     template = _rendered.get(key)
     if template is None:
         body = _render(answer, settings, hover, _INPUT_PLACEHOLDER if input_uuid else None)
@@ -193,6 +195,8 @@ def _object_comment(finding: Finding, answer: Answer) -> str:
 
 def _how_matched(query: str, finding: Finding) -> str:
     cand = finding.candidate
+    if cand.tier is Tier.TAGGED:
+        return f"the attribute {query!r} is already tagged {cand.matched}, the analyst's choice of {cand.actor.name}"
     if cand.matched.casefold() == query.strip().casefold():
         kind = "a listed synonym" if cand.tier is Tier.SYNONYM else "a cluster name"
         return f"{query!r} is {kind} of {cand.actor.name}"

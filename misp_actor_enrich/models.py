@@ -173,6 +173,7 @@ class Status(str, Enum):
 class Tier(int, Enum):
     """Match tiers, best first; a lower value always wins."""
 
+    TAGGED = 0       # the attribute already carries the actor's galaxy tag: the analyst decided
     VALUE = 1        # a cluster's own value
     SYNONYM = 2      # a listed synonym
     NORMALISED = 3   # equal after normalisation (case, width, spacing, punctuation)

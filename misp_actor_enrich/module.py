@@ -103,10 +103,17 @@ def handler(q: bytes | str | None = None) -> dict[str, Any]:
 def _answer(request: Request) -> dict[str, Any]:
     from . import knowledge
     from .answer import answer
+    from .existing_tags import decided_resolution, read_existing
     from .misp_output import results
 
     known = knowledge.current()
-    found = answer(known.resolve(request.value), known, request.settings)
+    existing = read_existing(request.tags, known)
+    if existing.actors:
+        resolution = decided_resolution(request.value, existing)
+    else:
+        resolution = known.resolve(request.value)
+    # An actor tag we cannot place is still the analyst's call: report, never tag over it.
+    found = answer(resolution, known, request.settings, may_tag=not existing.unknown)
     if request.automated and not found.tagged:
         # Saved without review: an untagged candidate list would only add noise to the event.
         return {"results": {}}
@@ -186,19 +193,21 @@ def _uuid(raw: Any, where: str) -> str | None:
 
 
 def input_tags(attribute: Mapping[str, Any]) -> tuple[str, ...]:
-    """Tag names on the input attribute, in any of MISP's three shapes.
+    """The attribute's own tag names, in any of MISP's three shapes.
 
     ``Tag[]`` (attach-enrichment, PyMISP), ``AttributeTag[].Tag`` (enrichEvent's
-    fetchEvent rows) and ``_allTags[]`` (workflows; includes inherited event tags).
-    Malformed entries are skipped: tags are context, never a reason to fail.
+    fetchEvent rows) and ``_allTags[]`` (workflows), whose ``inherited`` entries are
+    the event's tags, not the attribute's. Malformed entries are skipped: tags are
+    context, never a reason to fail.
     """
-    names: list[str] = []
     entries: list[Any] = []
-    for key in ("Tag", "_allTags"):
-        if isinstance(attribute.get(key), list):
-            entries.extend(attribute[key])
+    if isinstance(attribute.get("Tag"), list):
+        entries.extend(attribute["Tag"])
     if isinstance(attribute.get("AttributeTag"), list):
         entries.extend(e.get("Tag") for e in attribute["AttributeTag"] if isinstance(e, Mapping))
+    if isinstance(attribute.get("_allTags"), list):
+        entries.extend(e for e in attribute["_allTags"] if isinstance(e, Mapping) and not e.get("inherited"))
+    names: list[str] = []
     for entry in entries:
         name = entry.get("name") if isinstance(entry, Mapping) else None
         if isinstance(name, str) and name and name not in names:
