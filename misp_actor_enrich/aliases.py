@@ -15,7 +15,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from .identity import Identities
 from .models import Actor, Candidate, Resolution, Status, Tier
@@ -66,6 +66,15 @@ class AliasIndex:
 
     def keys(self) -> Iterable[str]:
         return self._by_key.keys()
+
+    def names(self) -> Iterator[str]:
+        """Every indexed name as the data writes it (values, primary names, synonyms), once."""
+        seen: set[str] = set()
+        for hits in self._by_key.values():
+            for hit in hits:
+                if hit.name not in seen:
+                    seen.add(hit.name)
+                    yield hit.name
 
     # --- resolution --------------------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from . import __version__
-from .errors import ActorEnrichError, DataError
+from .errors import ActorEnrichError, DataError, InputError
 from .models import Candidate, Resolution, Status, TargetItem, Targeting
 
 EXIT_OK, EXIT_UNRESOLVED, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     resolve.add_argument("names", nargs="+", metavar="NAME")
     resolve.add_argument("--json", action="store_true", help="one JSON object per name, one per line")
     resolve.set_defaults(run=_run_resolve)
+
+    scan = commands.add_parser("scan", help="find the actors named in a text file or standard input",
+                               description="Find every actor named in free text (a report, a note). "
+                                           "Reads standard input when no file (or '-') is given.")
+    scan.add_argument("files", nargs="*", metavar="FILE", help="text files to scan (default: standard input)")
+    scan.add_argument("--json", action="store_true", help="one JSON object per file")
+    scan.set_defaults(run=_run_scan)
 
     root = commands.add_parser("modules-root", help="print the folder to pass to misp-modules -c")
     root.set_defaults(run=lambda args: _print(str(modules_root())))
@@ -94,6 +101,48 @@ def _run_resolve(args: argparse.Namespace) -> int:
         else:
             _print_resolution(resolution, targetings, sys.stdout)
     return code
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    from . import knowledge
+
+    known = knowledge.current()
+    scanner = known.scanner
+    code = EXIT_OK
+    for source in args.files or ["-"]:
+        text = _read_text(source)
+        findings = scanner.scan(text).findings
+        if any(f.status is not Status.RESOLVED for f in findings):
+            code = EXIT_UNRESOLVED
+        if args.json:
+            print(json.dumps({"source": source, "findings": [
+                {**resolution_dict(f.resolution, [known.targeting(c.actor) for c in f.resolution.candidates]),
+                 "mentions": [{"start": m.start, "end": m.end, "text": m.text} for m in f.mentions],
+                 "snippet": f.snippet}
+                for f in findings]}, ensure_ascii=False), flush=True)
+            continue
+        print(f"{source}: {len(findings)} actor{'s' if len(findings) != 1 else ''} named")
+        for f in findings:
+            names = ", ".join(dict.fromkeys(m.text for m in f.mentions))
+            if f.status is Status.RESOLVED:
+                cand = f.resolution.candidates[0]
+                print(f"  {cand.actor.name}  (as {names}; {len(f.mentions)} mention{'s' * (len(f.mentions) != 1)})")
+                for tag in cand.tags:
+                    print(f"      {tag}")
+            else:
+                who = " | ".join(c.actor.name for c in f.resolution.candidates)
+                print(f"  ambiguous: {names} could be {who}  ({f.resolution.reason})")
+            print(f"      {f.snippet}")
+    return code
+
+
+def _read_text(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"cannot read {source}: {exc.strerror or exc}") from exc
 
 
 # --- JSON shape (also used by the benchmark and scripts) ----------------------

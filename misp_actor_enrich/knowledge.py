@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from .aliases import AliasIndex
 from .galaxy import DEFAULT_GALAXIES, GalaxyInfo, clusters_from_document, is_actor_galaxy
@@ -19,6 +19,9 @@ from .models import Actor, Cluster, Resolution, Targeting
 from .store import bundled_data_dir, bundled_version, load_cluster_file, load_galaxies
 from .targeting import targeting_for
 from .vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from .text_scan import TextScanner
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,8 @@ class Knowledge:
         self.refused_merges = identities.refused_merges
         self.galaxy_types = frozenset(g.type for g in origin.galaxies)
         self._targeting: dict[int, Targeting] = {}
+        self._scanner: TextScanner | None = None
+        self._scanner_lock = threading.Lock()
         # Tag values (and uuids, which custom clusters use in tags) -> actor, per galaxy.
         self._by_tag_value: dict[tuple[str, str], Actor] = {}
         for actor in self.actors:
@@ -57,6 +62,17 @@ class Knowledge:
 
     def resolve(self, name: str) -> Resolution:
         return self.index.resolve(name)
+
+    @property
+    def scanner(self) -> "TextScanner":
+        """The free-text scanner, built on first use (tens of ms; most deployments never need it)."""
+        if self._scanner is None:
+            with self._scanner_lock:
+                if self._scanner is None:
+                    from .text_scan import TextScanner
+
+                    self._scanner = TextScanner.from_knowledge(self)
+        return self._scanner
 
     def targeting(self, actor: Actor) -> Targeting:
         # Computed on demand: most actors are never asked about. A race only computes twice.

@@ -11,7 +11,7 @@ What MISP does with each key is in ``shared/MISP_CONTRACT.md``; the rules kept h
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 
 from .answer import Answer, Finding
@@ -37,7 +37,7 @@ def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover
     key = (answer.resolution, decisions, settings, input_uuid is not None, hover)
     template = _rendered.get(key)
     if template is None:
-        body = _render(answer, settings, hover, _INPUT_PLACEHOLDER if input_uuid else None)
+        body = _render([(answer, None)], settings, hover, _INPUT_PLACEHOLDER if input_uuid else None)
         template = _Template(body)
         if len(_rendered) >= _RENDERED_LIMIT:
             _rendered.clear()  # crude bound; a race only renders twice
@@ -109,27 +109,41 @@ def _uuid4s(count: int) -> list[str]:
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # RFC 4122 variant nibble
 
 
-def _render(answer: Answer, settings: Settings, hover: bool, input_uuid: str | None) -> dict[str, Any]:
+def text_results(found: Sequence[tuple[Answer, str]], settings: Settings, *, input_uuid: str | None) -> dict[str, Any]:
+    """One body for the actors a free text names; each comes with the snippet it was found in.
+
+    Not cached: a text is rarely sent twice, and the snippets make every body unique.
+    """
+    if not any(a.findings for a, _ in found):
+        return {"results": {}}
+    body = _render(found, settings, False, _INPUT_PLACEHOLDER if input_uuid else None)
+    return {"results": _Template(body).stamp(input_uuid)}
+
+
+def _render(answers: Sequence[tuple[Answer, str | None]], settings: Settings, hover: bool,
+            input_uuid: str | None) -> dict[str, Any]:
     attributes: list[dict[str, Any]] = []
     objects: list[dict[str, Any]] = []
-    for finding in answer.findings:
-        _add_finding(attributes, objects, finding, answer, settings, input_uuid)
+    for answer, found_in in answers:
+        for finding in answer.findings:
+            _add_finding(attributes, objects, finding, answer, settings, input_uuid, found_in)
     body: dict[str, Any] = {}
     if attributes:
         body["Attribute"] = attributes
     if objects:
         body["Object"] = objects
-    event_tags = [t for f in answer.findings for t in f.tags]
+    event_tags = [t for answer, _ in answers for f in answer.findings for t in f.tags]
     if event_tags and not hover:
         body["Tag"] = [{"name": name} for name in dict.fromkeys(event_tags)]
     return body
 
 
 def _add_finding(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], finding: Finding,
-                 answer: Answer, settings: Settings, input_uuid: str | None) -> None:
+                 answer: Answer, settings: Settings, input_uuid: str | None, found_in: str | None) -> None:
+    """Objects and attributes for one actor; ``found_in`` is the snippet when the input was free text."""
     actor = finding.candidate.actor
     query = answer.resolution.query
-    intrusion_set = _intrusion_set(finding, answer)
+    intrusion_set = _intrusion_set(finding, answer, found_in)
     if input_uuid:
         intrusion_set.reference(input_uuid, "related-to")
     victim = _victim(finding) if finding.role == "resolved" or finding.tagged else None
@@ -140,7 +154,11 @@ def _add_finding(attributes: list[dict[str, Any]], objects: list[dict[str, Any]]
         objects.append(victim.to_dict())
     if not finding.tagged:
         return
-    if actor.name.casefold() != query.strip().casefold():
+    if found_in is not None:
+        attributes.append(attribute(
+            "threat-actor", actor.name, category="Attribution", tags=finding.tags,
+            comment=f"Named in the text: {found_in}"))
+    elif actor.name.casefold() != query.strip().casefold():
         attributes.append(attribute(
             "threat-actor", actor.name, category="Attribution", tags=finding.tags,
             comment=f"Canonical MISP galaxy name: {_how_matched(query, finding)}"))
@@ -155,9 +173,12 @@ def _add_finding(attributes: list[dict[str, Any]], objects: list[dict[str, Any]]
                                     comment=f"Reference on {actor.name} from MISP galaxies"))
 
 
-def _intrusion_set(finding: Finding, answer: Answer) -> MispObject:
+def _intrusion_set(finding: Finding, answer: Answer, found_in: str | None) -> MispObject:
     actor = finding.candidate.actor
-    obj = MispObject("intrusion-set", comment=_object_comment(finding, answer))
+    comment = _object_comment(finding, answer)
+    if found_in is not None:
+        comment += f" Found in the text: {found_in}"
+    obj = MispObject("intrusion-set", comment=comment)
     obj.add("name", actor.name, tags=finding.tags)
     for alias in actor.aliases[:MAX_ALIASES]:
         obj.add("aliases", alias)

@@ -12,18 +12,24 @@ import json
 import logging
 import uuid as uuid_module
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from . import __version__
 from .config import MODULE_CONFIG, Settings
 from .errors import ActorEnrichError, InputError
 
+if TYPE_CHECKING:
+    from .knowledge import Knowledge
+
 log = logging.getLogger(__name__)
 
 MODULE_NAME = "actor_enrich"
-INPUT_TYPES = ("threat-actor",)
+NAME_TYPES = ("threat-actor",)
+TEXT_TYPES = ("text", "comment")        # free text: every actor named in it
+INPUT_TYPES = (*NAME_TYPES, *TEXT_TYPES)
 INPUT_OBJECTS = ("intrusion-set",)
-MAX_VALUE_LENGTH = 512
+MAX_VALUE_LENGTH = 512                  # an actor name
+MAX_TEXT_LENGTH = 2_000_000             # a pasted report; scanned in well under a second
 
 mispattributes: dict[str, Any] = {
     "input": [*INPUT_TYPES, *INPUT_OBJECTS],
@@ -48,10 +54,13 @@ moduleinfo: dict[str, Any] = {
                  "A resolved actor comes back as event-level galaxy tags, a canonical threat-actor attribute, an "
                  "intrusion-set object (name, aliases, description) and a victim object with the actor's known "
                  "target countries and sectors. Ambiguous names list their candidates untagged; near misses are "
-                 "suggestions. Galaxy tags are only attached by users with the tag editor permission when the "
+                 "suggestions. In a text or comment attribute every actor written as a name is found (ids in any "
+                 "case, ordinary-word names only when written as a name) and answered the same way, with the "
+                 "snippet it was found in. Galaxy tags are only attached by users with the tag editor permission when the "
                  "tag does not exist yet on the instance."),
     "references": ["https://github.com/MISP/misp-galaxy", "https://www.misp-project.org/galaxy.html"],
-    "input": "A threat-actor attribute (or an intrusion-set object's name).",
+    "input": ("A threat-actor attribute (or an intrusion-set object's name); a text or comment attribute, "
+              "in which every actor named is found (expansion only)."),
     "output": "Galaxy tags, a threat-actor attribute, intrusion-set and victim objects, reference links.",
 }
 
@@ -71,6 +80,7 @@ class Request:
     """A validated query: the name to resolve and how the caller will use the answer."""
 
     value: str
+    kind: str            # the attribute type (an intrusion-set object's name counts as threat-actor)
     input_uuid: str | None
     hover: bool          # no event_id: MISP's hover popup
     automated: bool      # enrichEvent / workflow paths: results are saved without review
@@ -107,6 +117,8 @@ def _answer(request: Request) -> dict[str, Any]:
     from .misp_output import results
 
     known = knowledge.current()
+    if request.kind in TEXT_TYPES:
+        return _answer_text(request, known)
     existing = read_existing(request.tags, known)
     if existing.actors:
         resolution = decided_resolution(request.value, existing)
@@ -120,18 +132,34 @@ def _answer(request: Request) -> dict[str, Any]:
     return results(found, request.settings, input_uuid=request.input_uuid, hover=request.hover)
 
 
+def _answer_text(request: Request, known: "Knowledge") -> dict[str, Any]:
+    """Every actor a text or comment names, each answered like a threat-actor attribute."""
+    from .answer import answer
+    from .misp_output import text_results
+
+    if request.hover:
+        return {"results": {}}  # expansion only: a hover popup is no place to scan a report
+    found = []
+    for finding in known.scanner.scan(request.value).findings:
+        reply = answer(finding.resolution, known, request.settings)
+        if reply.findings and (reply.tagged or not request.automated):
+            found.append((reply, finding.snippet))
+    return text_results(found, request.settings, input_uuid=request.input_uuid)
+
+
 def parse_request(request: Any) -> Request:
     if not isinstance(request, Mapping):
         raise InputError(f"the request must be a JSON object, not {type(request).__name__}")
     settings = Settings.from_module_config(request.get("config"))
     if "attribute" in request:
-        value, input_uuid, tags = _from_attribute(request["attribute"])
+        kind, value, input_uuid, tags = _from_attribute(request["attribute"])
     elif "object" in request:
-        value, input_uuid, tags = _from_object(request["object"])
+        kind, value, input_uuid, tags = _from_object(request["object"])
     else:
         raise InputError("missing 'attribute': send the threat-actor attribute to enrich")
     return Request(
         value=value,
+        kind=kind,
         input_uuid=input_uuid,
         hover="event_id" not in request,
         automated="attribute_uuid" in request or "user" in request,
@@ -140,7 +168,7 @@ def parse_request(request: Any) -> Request:
     )
 
 
-def _from_attribute(attribute: Any) -> tuple[str, str | None, tuple[str, ...]]:
+def _from_attribute(attribute: Any) -> tuple[str, str, str | None, tuple[str, ...]]:
     if not isinstance(attribute, Mapping):
         raise InputError(f"must be an object, not {type(attribute).__name__}", field="attribute")
     kind = attribute.get("type")
@@ -150,10 +178,12 @@ def _from_attribute(attribute: Any) -> tuple[str, str | None, tuple[str, ...]]:
         raise InputError(f"unsupported type {str(kind)[:64]!r}; {MODULE_NAME} accepts {', '.join(INPUT_TYPES)}",
                          field="attribute.type")
     raw = attribute.get("value", attribute.get("value1"))
-    return _value(raw, "attribute.value"), _uuid(attribute.get("uuid"), "attribute.uuid"), input_tags(attribute)
+    limit = MAX_TEXT_LENGTH if kind in TEXT_TYPES else MAX_VALUE_LENGTH
+    return (kind, _value(raw, "attribute.value", limit), _uuid(attribute.get("uuid"), "attribute.uuid"),
+            input_tags(attribute))
 
 
-def _from_object(obj: Any) -> tuple[str, str | None, tuple[str, ...]]:
+def _from_object(obj: Any) -> tuple[str, str, str | None, tuple[str, ...]]:
     if not isinstance(obj, Mapping):
         raise InputError(f"must be an object, not {type(obj).__name__}", field="object")
     if obj.get("name") not in INPUT_OBJECTS:
@@ -166,20 +196,21 @@ def _from_object(obj: Any) -> tuple[str, str | None, tuple[str, ...]]:
         for attribute in attributes:
             if isinstance(attribute, Mapping) and attribute.get("object_relation") == relation:
                 raw = attribute.get("value", attribute.get("value1"))
-                return (_value(raw, f"object.Attribute[{relation}].value"),
+                return ("threat-actor", _value(raw, f"object.Attribute[{relation}].value", MAX_VALUE_LENGTH),
                         _uuid(obj.get("uuid"), "object.uuid"), input_tags(attribute))
     raise InputError("the intrusion-set object has no name or aliases attribute", field="object.Attribute")
 
 
-def _value(raw: Any, where: str) -> str:
+def _value(raw: Any, where: str, limit: int) -> str:
     if raw is None:
         raise InputError("missing", field=where)
     if not isinstance(raw, str):
         raise InputError(f"must be a string, not {type(raw).__name__}", field=where)
     if not raw.strip():
         raise InputError("is empty", field=where)
-    if len(raw) > MAX_VALUE_LENGTH:
-        raise InputError(f"is {len(raw)} characters long; an actor name is at most {MAX_VALUE_LENGTH}", field=where)
+    if len(raw) > limit:
+        what = "a text" if limit == MAX_TEXT_LENGTH else "an actor name"
+        raise InputError(f"is {len(raw)} characters long; {what} is at most {limit}", field=where)
     return raw
 
 

@@ -59,3 +59,23 @@ def test_modules_root_holds_the_expansion_file() -> None:
 def test_usage_errors_exit_2() -> None:
     assert run("resolve").returncode == 2
     assert run("no-such-command").returncode == 2
+
+
+def test_scan_reads_stdin_and_files(tmp_path: Path) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text("The Reaper group, which others call APT37, and TA505 were active.", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "misp_actor_enrich", "scan", "--json", str(report), "-"],
+                          input="Nothing to see: the reaper came for the cobalt blue fields.",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == EXIT_OK, done.stderr
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["source"] == str(report)
+    assert [f["candidates"][0]["name"] for f in first["findings"]] == ["APT37", "TA505"]
+    assert [m["text"] for m in first["findings"][0]["mentions"]] == ["Reaper", "APT37"]
+    assert "«Reaper»" in first["findings"][0]["snippet"]
+    assert second == {"source": "-", "findings": []}
+
+
+def test_scan_of_a_missing_file_is_a_usage_error() -> None:
+    done = run("scan", "/nonexistent/report.txt")
+    assert done.returncode == 2 and "cannot read /nonexistent/report.txt" in done.stderr

@@ -27,7 +27,7 @@ def test_metadata_has_every_field_misp_modules_expects() -> None:
         assert key in meta, key
     assert meta["module-type"] == ["expansion", "hover"]
     assert meta["config"] == list(MODULE_CONFIG) and all(isinstance(k, str) for k in meta["config"])
-    assert module.introspection() == {"input": ["threat-actor", "intrusion-set"],
+    assert module.introspection() == {"input": ["threat-actor", "text", "comment", "intrusion-set"],
                                       "output": ["threat-actor", "link", "intrusion-set", "victim"],
                                       "format": "misp_standard"}
 

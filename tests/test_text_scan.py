@@ -1,0 +1,224 @@
+"""TextScanner: actor names in free text, on the mini galaxy and the real bundled data."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from misp_actor_enrich.knowledge import Knowledge
+from misp_actor_enrich.models import Status
+from misp_actor_enrich.text_scan import TextScan, TextScanner, snippet
+
+TEXTS = Path(__file__).resolve().parent.parent / "fixtures" / "texts"
+QUIET = sorted(TEXTS.glob("quiet_*.txt"))
+
+
+@pytest.fixture(scope="module")
+def mini_scanner(mini: Knowledge) -> TextScanner:
+    return TextScanner.from_knowledge(mini)
+
+
+@pytest.fixture(scope="module")
+def real_scanner(bundled: Knowledge) -> TextScanner:
+    return TextScanner.from_knowledge(bundled)
+
+
+def _found(scan: TextScan) -> list[tuple[str, tuple[str, ...]]]:
+    """(status and actor names, names as written) per finding, in order."""
+    out = []
+    for finding in scan.findings:
+        actors = "+".join(sorted(c.actor.name for c in finding.resolution.candidates))
+        label = actors if finding.status is Status.RESOLVED else f"ambiguous:{actors}"
+        out.append((label, finding.names))
+    return out
+
+
+def _actors(scanner: TextScanner, text: str) -> list[str]:
+    return [label for label, _ in _found(scanner.scan(text))]
+
+
+# --- news-style paragraphs -------------------------------------------------------
+
+
+def test_a_news_paragraph_on_the_mini_galaxy(mini_scanner: TextScanner) -> None:
+    text = (TEXTS / "news_north_korea.txt").read_text(encoding="utf-8")
+    scan = mini_scanner.scan(text)
+    assert _found(scan) == [
+        ("APT37", ("Reaper", "APT37", "ScarCruft")),
+        ("Lazarus Group", ("Lazarus Group", "Lazarus", "ZINC")),
+        ("ambiguous:Andariel+Lazarus Group+Silent Chollima", ("Andariel",)),
+    ]
+    apt37 = scan.findings[0]
+    assert apt37.resolution.status is Status.RESOLVED and apt37.resolution.query == "Reaper"
+    for mention in apt37.mentions:
+        assert text[mention.start:mention.end] == mention.text
+    assert "«Reaper» group, which FireEye calls APT37" in apt37.snippet
+    assert "\n" not in apt37.snippet
+    assert scan.resolved == scan.findings[:2] and scan.ambiguous == scan.findings[2:]
+
+
+def test_north_korea_on_the_real_data(real_scanner: TextScanner) -> None:
+    scan = real_scanner.scan((TEXTS / "news_north_korea.txt").read_text(encoding="utf-8"))
+    assert _found(scan) == [
+        ("APT37", ("Reaper", "APT37", "ScarCruft", "Group123")),
+        ("Lazarus Group", ("Lazarus Group", "Lazarus", "ZINC")),
+        ("Kimsuky", ("Kimsuky",)),
+        ("ambiguous:Andariel+Lazarus Group+Silent Chollima", ("Andariel",)),
+    ]
+
+
+def test_russia_on_the_real_data(real_scanner: TextScanner) -> None:
+    found = dict(_found(real_scanner.scan((TEXTS / "news_russia.txt").read_text(encoding="utf-8"))))
+    assert found["APT28"] == ("Fancy Bear", "APT28", "Sofacy")
+    assert found["APT29"] == ("Cozy Bear", "APT29")
+    assert found["ambiguous:APT28+APT29"] == ("Grizzly Steppe",)      # the galaxies give it to both
+    assert found["Sandworm"] == ("Sandworm Team",)
+    assert found["Turla"] == ("Turla",)
+    # The resolver says UNC2452/NOBELIUM is ambiguous on this data; free text follows it.
+    assert found["ambiguous:APT29+UNC2452"] == ("NOBELIUM", "unc2452")
+
+
+def test_crime_on_the_real_data(real_scanner: TextScanner) -> None:
+    found = dict(_found(real_scanner.scan((TEXTS / "news_crime.txt").read_text(encoding="utf-8"))))
+    assert list(found) == ["Silence group", "Cobalt", "TA505", "FIN7", "Tick", "Equation Group",
+                           "The Shadow Brokers"]
+    assert found["Cobalt"] == ("Cobalt Group",)
+
+
+@pytest.mark.parametrize("path", QUIET, ids=[p.stem for p in QUIET])
+def test_quiet_texts_name_no_actor(path: Path, mini_scanner: TextScanner, real_scanner: TextScanner) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert mini_scanner.scan(text).findings == ()
+    assert real_scanner.scan(text).findings == ()
+
+
+# --- how names must be written ---------------------------------------------------
+
+
+def test_ids_match_in_any_case_and_spacing(mini_scanner: TextScanner) -> None:
+    scan = mini_scanner.scan("apt37, Apt37, APT 37, apt-37, ＡＰＴ３７ and g0067 were seen.")
+    assert _found(scan) == [("APT37", ("apt37", "Apt37", "APT 37", "apt-37", "ＡＰＴ３７", "g0067"))]
+
+
+@pytest.mark.parametrize("text", [
+    "apt 37 was seen",                       # a spaced-out id is written in capitals
+    "APT370 and xAPT37 and APT37x",          # whole words only
+    "it wrote apt37.exe",                    # a file name, not a mention
+    "see https://example.org/groups/G0067",  # inside a URL
+    "the $(mandir)/apt37 folder",            # a lower-case path
+    "the Reapers group and a preaper",       # never inside a longer word
+    "ScarKruft was seen",                    # near misses are never reported from free text
+])
+def test_what_is_not_a_mention(mini_scanner: TextScanner, text: str) -> None:
+    assert mini_scanner.scan(text).findings == ()
+
+
+def test_a_prefix_is_never_a_match(mini_scanner: TextScanner) -> None:
+    assert _actors(mini_scanner, "APT3 and APT30 differ") == ["APT3", "APT30"]
+
+
+def test_the_longest_name_wins(mini_scanner: TextScanner) -> None:
+    (finding,) = mini_scanner.scan("The Sandworm Team struck.").findings
+    assert finding.names == ("Sandworm Team",) and finding.resolution.candidates[0].actor.name == "Sandworm"
+    (finding,) = mini_scanner.scan("the Lazarus Group").findings
+    assert [m.text for m in finding.mentions] == ["Lazarus Group"]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Voodoo Bear struck", ["Sandworm"]),
+    ("VOODOO BEAR struck", ["Sandworm"]),
+    ("Voodoo\nBear struck", ["Sandworm"]),               # a name wrapped over two lines
+    ("voodoo bear costumes", []),                       # capitalised words must be capitalised
+    ("Voodoo bear costumes", []),
+    ("Microsoft calls it ZINC.", ["Lazarus Group"]),    # an all-caps name in capitals
+    ("Zinc is a metal.", []),
+    ("ZINC OXIDE is in sunscreen.", []),                # an all-caps run is a heading, not a name
+    ("ScarCruft malware was found", []),                # a name followed by a malware word names the tool
+])
+def test_capitalisation_follows_the_data(mini_scanner: TextScanner, text: str, found: list[str]) -> None:
+    assert _actors(mini_scanner, text) == found
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Reaper came back.", []),                          # an ordinary word alone is not a name
+    ("The reaper came back.", []),
+    ("the Reaper group came back.", ["APT37"]),         # an actor word next to it
+    ("Reaper threat actor", ["APT37"]),
+    ("a threat actor known as Reaper", ["APT37"]),
+    ("Reaper is a North Korean threat group.", ["APT37"]),
+    ("Reaper, Lazarus Group and FIN7 were busy.", ["APT37", "Lazarus Group", "FIN7"]),   # a list of actors
+    ("Reaper struck again; APT37 is busy.", ["APT37"]),  # another name of the same actor
+    ("Reaper Blades were sold; APT37 is busy.", ["APT37"]),   # a capitalised word after it: a title
+    ("IoT Reaper and MQ-9 Reaper; APT37 is busy.", ["APT37"]),   # ... or before it: another thing's name
+])
+def test_ordinary_words_need_evidence(real_scanner: TextScanner, text: str, found: list[str]) -> None:
+    assert _actors(real_scanner, text) == found
+
+
+def test_evidence_from_another_name_adds_the_mention(real_scanner: TextScanner) -> None:
+    (finding,) = real_scanner.scan("Reaper struck again; APT37 is busy.").findings
+    assert finding.names == ("Reaper", "APT37")
+    for text in ("Reaper Blades were sold; APT37 is busy.", "IoT Reaper and MQ-9 Reaper; APT37 is busy."):
+        (finding,) = real_scanner.scan(text).findings
+        assert finding.names == ("APT37",)
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("Silence fell.", []),
+    ("the Silence gang", ["Silence group"]),
+    ("Cobalt Strike beacons", []),
+    ("the Cobalt group", ["Cobalt"]),
+    ("the Equation Editor flaw", []),
+    ("Snake ransomware", []),
+    ("the Snake group, also called Turla", ["Turla"]),
+    ("Lead poisoning", []),
+    ("LEAD and BARIUM", ["LEAD", "APT41"]),
+    ("Play resumed after rain.", []),
+    ("fancy bear costumes", []),
+    ("The Big Bang", []),
+    ("Group 3 answered.", []),
+    ("Reaper, also known as Group 123", ["APT37"]),
+])
+def test_ordinary_words_on_the_real_data(real_scanner: TextScanner, text: str, found: list[str]) -> None:
+    assert _actors(real_scanner, text) == found
+
+
+def test_ambiguous_names_are_reported_as_ambiguous(real_scanner: TextScanner) -> None:
+    (finding,) = real_scanner.scan("The Grizzly Steppe report.").findings
+    assert finding.status is Status.AMBIGUOUS
+    assert {c.actor.name for c in finding.resolution.candidates} == {"APT28", "APT29"}
+
+
+# --- output ----------------------------------------------------------------------
+
+
+def test_snippet_is_short_on_word_boundaries_and_marked() -> None:
+    text = "word " * 40 + "the Reaper\ngroup struck " + "again " * 40
+    start = text.index("Reaper")
+    quoted = snippet(text, start, start + len("Reaper"))
+    assert quoted.startswith("…word ") and quoted.endswith(" again…")
+    assert "the «Reaper» group struck" in quoted
+    assert len(quoted) <= 125
+
+
+def test_empty_and_nameless_text(mini_scanner: TextScanner) -> None:
+    assert mini_scanner.scan("").findings == ()
+    assert mini_scanner.scan("——— 123 ...").findings == ()
+
+
+def test_a_scanner_is_shared_between_threads(real_scanner: TextScanner) -> None:
+    text = (TEXTS / "news_russia.txt").read_text(encoding="utf-8") * 20
+    expected = real_scanner.scan(text)
+    results: list[TextScan] = []
+
+    def work() -> None:
+        results.append(real_scanner.scan(text))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 4
