@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from . import __version__
+from .enrich_events_cli import add_parser as add_enrich_events
 from .errors import ActorEnrichError, DataError, InputError
 from .models import Candidate, Resolution, Status, TargetItem, Targeting
 
@@ -60,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("files", nargs="*", metavar="FILE", help="text files to scan (default: standard input)")
     scan.add_argument("--json", action="store_true", help="one JSON object per file")
     scan.set_defaults(run=_run_scan)
+
+    add_enrich_events(commands)
 
     root = commands.add_parser("modules-root", help="print the folder to pass to misp-modules -c")
     root.set_defaults(run=lambda args: _print(str(modules_root())))

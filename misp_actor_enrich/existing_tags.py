@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .knowledge import Knowledge
-from .models import Actor, Candidate, Resolution, Status, Tier
+from .models import Actor, Candidate, Cluster, Resolution, Status, Tier
 
 _GALAXY_TAG = re.compile(r'^misp-galaxy:([^:="]+)="([^"]+)"$', re.IGNORECASE)
 
@@ -29,18 +29,28 @@ class ExistingTags:
 
 
 def read_existing(tag_names: Iterable[str], knowledge: Knowledge) -> ExistingTags:
-    actors: dict[int, tuple[Actor, str]] = {}
+    """The actors the attribute's galaxy tags name, and the actor tags we cannot place.
+
+    A tag naming only a hub cluster that another tagged actor is filed under is not a
+    second decision: our own answer puts ``threat-actor="FIN7"`` on Carbanak's
+    attribute, and reading it back as "FIN7 too" would make re-enrichment grow.
+    """
+    named: dict[int, tuple[Actor, str, list[Cluster]]] = {}
     unknown: list[str] = []
     for name in tag_names:
         match = _GALAXY_TAG.match(name.strip())
         if not match or match.group(1).lower() not in knowledge.galaxy_types:
             continue
-        actor = knowledge.actor_for_cluster(match.group(1).lower(), match.group(2))
-        if actor is None:
+        found = knowledge.cluster_for_tag(match.group(1).lower(), match.group(2))
+        if found is None:
             unknown.append(name)
         else:
-            actors.setdefault(actor.id, (actor, name))
-    return ExistingTags(tuple(actors.values()), tuple(unknown))
+            actor, cluster = found
+            named.setdefault(actor.id, (actor, name, []))[2].append(cluster)
+    reached = {c.uuid for actor, _, _ in named.values() for c in actor.reached}
+    actors = tuple((actor, tag) for actor, tag, clusters in named.values()
+                   if not all(c.uuid in reached for c in clusters))
+    return ExistingTags(actors, tuple(unknown))
 
 
 def decided_resolution(query: str, existing: ExistingTags) -> Resolution:

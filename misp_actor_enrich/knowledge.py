@@ -47,17 +47,17 @@ class Knowledge:
         self._targeting: dict[int, Targeting] = {}
         self._scanner: TextScanner | None = None
         self._scanner_lock = threading.Lock()
-        # Tag values (and uuids, which custom clusters use in tags) -> actor, per galaxy.
-        self._by_tag_value: dict[tuple[str, str], Actor] = {}
+        # Tag values (and uuids, which custom clusters use in tags) -> (actor, cluster), per galaxy.
+        self._by_tag_value: dict[tuple[str, str], tuple[Actor, Cluster]] = {}
         for actor in self.actors:
             for cluster in actor.clusters:
-                self._by_tag_value[(cluster.galaxy, cluster.value.casefold())] = actor
-                self._by_tag_value[(cluster.galaxy, cluster.uuid)] = actor
+                self._by_tag_value[(cluster.galaxy, cluster.value.casefold())] = (actor, cluster)
+                self._by_tag_value[(cluster.galaxy, cluster.uuid)] = (actor, cluster)
         for cluster, actor_id in identities.retired:
-            self._by_tag_value.setdefault((cluster.galaxy, cluster.value.casefold()), self.actors[actor_id])
+            self._by_tag_value.setdefault((cluster.galaxy, cluster.value.casefold()), (self.actors[actor_id], cluster))
 
-    def actor_for_cluster(self, galaxy: str, value: str) -> Actor | None:
-        """The actor whose cluster a galaxy tag names (by value, case-insensitively, or by uuid)."""
+    def cluster_for_tag(self, galaxy: str, value: str) -> tuple[Actor, Cluster] | None:
+        """The cluster a galaxy tag names (by value, case-insensitively, or by uuid) and its actor."""
         return self._by_tag_value.get((galaxy, value.strip().casefold()))
 
     def resolve(self, name: str) -> Resolution:

@@ -19,6 +19,8 @@ from .config import MODULE_CONFIG, Settings
 from .errors import ActorEnrichError, InputError
 
 if TYPE_CHECKING:
+    from .answer import Answer
+    from .existing_tags import ExistingTags
     from .knowledge import Knowledge
 
 log = logging.getLogger(__name__)
@@ -112,24 +114,30 @@ def handler(q: bytes | str | None = None) -> dict[str, Any]:
 
 def _answer(request: Request) -> dict[str, Any]:
     from . import knowledge
-    from .answer import answer
-    from .existing_tags import decided_resolution, read_existing
     from .misp_output import results
 
     known = knowledge.current()
     if request.kind in TEXT_TYPES:
         return _answer_text(request, known)
+    found, _ = decide(request, known)
+    if request.automated and not found.tagged:
+        # Saved without review: an untagged candidate list would only add noise to the event.
+        return {"results": {}}
+    return results(found, request.settings, input_uuid=request.input_uuid, hover=request.hover)
+
+
+def decide(request: Request, known: "Knowledge") -> tuple["Answer", "ExistingTags"]:
+    """What a threat-actor attribute request gets: the analyst's tags first, then the name."""
+    from .answer import answer
+    from .existing_tags import decided_resolution, read_existing
+
     existing = read_existing(request.tags, known)
     if existing.actors:
         resolution = decided_resolution(request.value, existing)
     else:
         resolution = known.resolve(request.value)
     # An actor tag we cannot place is still the analyst's call: report, never tag over it.
-    found = answer(resolution, known, request.settings, may_tag=not existing.unknown)
-    if request.automated and not found.tagged:
-        # Saved without review: an untagged candidate list would only add noise to the event.
-        return {"results": {}}
-    return results(found, request.settings, input_uuid=request.input_uuid, hover=request.hover)
+    return answer(resolution, known, request.settings, may_tag=not existing.unknown), existing
 
 
 def _answer_text(request: Request, known: "Knowledge") -> dict[str, Any]:

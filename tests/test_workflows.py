@@ -99,3 +99,13 @@ def test_two_tagged_actors_are_both_kept(payload: Payload) -> None:
     _tag_attribute(data, "Tag", APT37)
     tags = _event_tags(module.dict_handler(data))
     assert {APT28, APT37} <= tags
+
+
+def test_our_own_reach_tag_read_back_is_not_a_second_decision(payload: Payload) -> None:
+    # What we answer for "Anunak": Carbanak's clusters plus threat-actor FIN7, which Carbanak is filed under.
+    data = payload(D, value="Carbanak")
+    _tag_attribute(data, "Tag", 'misp-galaxy:mitre-intrusion-set="Carbanak - G0008"')
+    _tag_attribute(data, "Tag", 'misp-galaxy:threat-actor="FIN7"')
+    body = module.dict_handler(data)
+    names = [o["Attribute"][0]["value"] for o in body["results"]["Object"] if o["name"] == "intrusion-set"]
+    assert names == ["Carbanak"]

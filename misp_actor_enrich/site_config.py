@@ -1,0 +1,203 @@
+"""The site's YAML config file: where MISP is, how to trust it, and the module's settings.
+
+Strict on purpose: an unknown key, a duplicate key or a value of the wrong type is a
+``ConfigError`` naming the file, the line and the dotted key, so a typo never turns
+into a silently ignored option. Values are validated here, at load time.
+
+Default location: ``$XDG_CONFIG_HOME/misp-actor-enrich/config.yaml`` (``~/.config/...``)::
+
+    misp:
+      url: https://misp.example.org
+      key: ...                 # or leave out and set MISP_KEY in the environment
+      verify_tls: true
+      ca_bundle: /etc/ssl/misp-ca.pem
+    module:                    # the misp-modules settings (README, Configuration)
+      galaxy_types: [threat-actor, mitre-intrusion-set]
+      tag_ambiguous: false
+
+A section is one entry in ``SECTIONS``: a name and a parser from the section's YAML
+node to a frozen value. Later sections (``sources``, ``cache``, ``overrides``) add a
+field to ``SiteConfig`` and an entry there.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from .config import MODULE_CONFIG, Settings
+from .errors import ConfigError
+
+APP_DIR = "misp-actor-enrich"
+
+
+@dataclass(frozen=True, slots=True)
+class MispSection:
+    url: str | None = None
+    key: str | None = field(default=None, repr=False)   # never in repr, logs or reports
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    path: Path | None = None
+    misp: MispSection = MispSection()
+    module: Settings = Settings()
+    warnings: tuple[str, ...] = ()
+
+
+def default_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
+    return Path(base) / APP_DIR / "config.yaml"
+
+
+def load(path: Path | str | None = None, *, environ: Mapping[str, str] | None = None) -> SiteConfig:
+    """Read ``path``; with None, the default file if it exists, else an empty config."""
+    explicit = path is not None
+    where = Path(path) if path is not None else default_path(environ)
+    if not where.exists():
+        if explicit:
+            raise ConfigError("no such file", field=str(where))
+        return SiteConfig()
+    try:
+        text = where.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", field=str(where)) from exc
+    return parse(text, where)
+
+
+def parse(text: str, path: Path) -> SiteConfig:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", field=f"{path}{line}") from None
+    config = SiteConfig(path=path)
+    if root is None:
+        return config
+    ctx = _Context(path)
+    for key, (key_node, value_node) in ctx.mapping(root, "").items():
+        section = SECTIONS.get(key)
+        if section is None:
+            raise ctx.error(key_node, key, f"unknown section; known sections are {', '.join(SECTIONS)}")
+        config = section(config, value_node, ctx)
+    return replace(config, warnings=tuple(ctx.warnings))
+
+
+class _Context:
+    """Node helpers that know the file, so every error can say where it is."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+
+    def error(self, node: yaml.Node, key: str, message: str) -> ConfigError:
+        return ConfigError(message, field=f"{self.path}:{node.start_mark.line + 1}: {key}")
+
+    def mapping(self, node: yaml.Node, where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, where or "(top level)", "expected a mapping of keys to values")
+        out: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            dotted = f"{where}.{key}" if where else str(key)
+            if not isinstance(key, str):
+                raise self.error(key_node, where or "(top level)", "keys must be plain names")
+            if key in out:
+                raise self.error(key_node, dotted, "duplicate key")
+            out[key] = (key_node, value_node)
+        return out
+
+    def value(self, node: yaml.Node) -> Any:
+        return yaml.SafeLoader("").construct_document(node)
+
+    def string(self, node: yaml.Node, key: str) -> str | None:
+        value = self.value(node)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise self.error(node, key, f"expected a string, got {type(value).__name__}")
+        return value.strip()
+
+
+def _misp_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+    values: dict[str, Any] = {}
+    for key, (key_node, value_node) in ctx.mapping(node, "misp").items():
+        dotted = f"misp.{key}"
+        if key == "url":
+            url = ctx.string(value_node, dotted)
+            if url is not None and not url.startswith(("https://", "http://")):
+                raise ctx.error(value_node, dotted, "expected an http:// or https:// URL")
+            values["url"] = url
+        elif key == "key":
+            values["key"] = ctx.string(value_node, dotted)
+        elif key == "verify_tls":
+            flag = ctx.value(value_node)
+            if not isinstance(flag, bool):
+                raise ctx.error(value_node, dotted, "expected true or false")
+            values["verify_tls"] = flag
+        elif key == "ca_bundle":
+            raw = ctx.string(value_node, dotted)
+            if raw is not None:
+                bundle = (ctx.path.parent / Path(raw).expanduser()).resolve()  # relative to the config file
+                if not bundle.is_file():
+                    raise ctx.error(value_node, dotted, f"no such file: {bundle}")
+                values["ca_bundle"] = bundle
+        else:
+            raise ctx.error(key_node, dotted, "unknown key; known keys are url, key, verify_tls, ca_bundle")
+    if values.get("key") and _readable_by_others(ctx.path):
+        ctx.warnings.append(f"{ctx.path} holds the MISP API key and is readable by other users; chmod 600 it")
+    return replace(config, misp=MispSection(**values))
+
+
+def _module_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+    strings: dict[str, str | None] = {}
+    nodes = ctx.mapping(node, "module")
+    for key, (key_node, value_node) in nodes.items():
+        if key not in MODULE_CONFIG:
+            raise ctx.error(key_node, f"module.{key}", f"unknown setting; known settings are {', '.join(MODULE_CONFIG)}")
+        strings[key] = _as_setting_string(ctx.value(value_node))
+    try:
+        settings = Settings.from_module_config(strings)
+    except ConfigError as exc:
+        key = (exc.field or "").removeprefix("config.")
+        value_node = nodes[key][1] if key in nodes else node
+        raise ctx.error(value_node, f"module.{key}", exc.message) from None
+    return replace(config, module=settings)
+
+
+def _as_setting_string(value: Any) -> str | None:
+    # misp-modules config arrives as strings; the same parser then applies to both.
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _readable_by_others(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
+    except OSError:
+        return False
+
+
+Section = Callable[[SiteConfig, yaml.Node, _Context], SiteConfig]
+
+# YAML section name -> parser. Add sources/cache/overrides here.
+SECTIONS: dict[str, Section] = {
+    "misp": _misp_section,
+    "module": _module_section,
+}
