@@ -15,9 +15,17 @@ Default location: ``$XDG_CONFIG_HOME/misp-actor-enrich/config.yaml`` (``~/.confi
       galaxy_types: [threat-actor, mitre-intrusion-set]
       tag_ambiguous: false
 
+    cache:
+      dir: /var/cache/misp-actor-enrich
+      stale_after_days: 30
+    sources:                   # what `misp-actor-enrich update` fetches
+      misp_galaxy: true        # upstream raw files; or a mirror URL, file:// URL or folder; false: off
+      mitre_attack: true       # ATT&CK's enterprise STIX bundle (or a URL / file)
+      misp_instance: true      # the instance's own galaxies, through the misp: section
+    overrides: overrides.yaml  # site aliases, pins, private actors (relative to this file)
+
 A section is one entry in ``SECTIONS``: a name and a parser from the section's YAML
-node to a frozen value. Later sections (``sources``, ``cache``, ``overrides``) add a
-field to ``SiteConfig`` and an entry there.
+node to a frozen value.
 """
 
 from __future__ import annotations
@@ -44,11 +52,38 @@ class MispSection:
     ca_bundle: Path | None = None
 
 
+UPSTREAM_GALAXY = "https://raw.githubusercontent.com/MISP/misp-galaxy/main"
+UPSTREAM_ATTACK = ("https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/"
+                   "enterprise-attack/enterprise-attack.json")
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSection:
+    dir: Path | None = None           # None: $XDG_CACHE_HOME/misp-actor-enrich
+    stale_after_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesSection:
+    """Where ``update`` fetches from. misp-galaxy is on unless switched off; the others are opt-in."""
+
+    misp_galaxy: str | None = UPSTREAM_GALAXY        # base URL, file:// URL or folder; None: off
+    galaxies: tuple[str, ...] | None = None           # cluster file names; None: actor + vocabulary galaxies
+    mitre_attack: str | None = None                   # STIX bundle URL, file:// URL or file; None: off
+    misp_instance: bool = False                       # the instance in the misp: section, through PyMISP
+    timeout: float = 30.0                             # seconds per connection/read, and 10x per download
+    max_bytes: int = 100 * 1024 * 1024                # per file
+    retries: int = 3
+
+
 @dataclass(frozen=True, slots=True)
 class SiteConfig:
     path: Path | None = None
     misp: MispSection = MispSection()
     module: Settings = Settings()
+    cache: CacheSection = CacheSection()
+    sources: SourcesSection = SourcesSection()
+    overrides: Path | None = None                     # None: overrides.yaml beside the config, if present
     warnings: tuple[str, ...] = ()
 
 
@@ -194,10 +229,90 @@ def _readable_by_others(path: Path) -> bool:
         return False
 
 
+def _cache_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+    values: dict[str, Any] = {}
+    for key, (key_node, value_node) in ctx.mapping(node, "cache").items():
+        dotted = f"cache.{key}"
+        if key == "dir":
+            raw = ctx.string(value_node, dotted)
+            values["dir"] = _relative_path(ctx, raw) if raw else None
+        elif key == "stale_after_days":
+            values["stale_after_days"] = _number(ctx, value_node, dotted, int, 1, 3650)
+        else:
+            raise ctx.error(key_node, dotted, "unknown key; known keys are dir, stale_after_days")
+    return replace(config, cache=CacheSection(**values))
+
+
+def _sources_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+    values: dict[str, Any] = {}
+    for key, (key_node, value_node) in ctx.mapping(node, "sources").items():
+        dotted = f"sources.{key}"
+        if key in ("misp_galaxy", "mitre_attack"):
+            raw = ctx.value(value_node)
+            if raw is False or raw is None:
+                values[key] = None
+            elif raw is True:
+                values[key] = UPSTREAM_GALAXY if key == "misp_galaxy" else UPSTREAM_ATTACK
+            elif isinstance(raw, str) and raw.strip():
+                values[key] = _source_location(ctx, value_node, dotted, raw.strip())
+            else:
+                raise ctx.error(value_node, dotted, "expected true, false, a URL or a path")
+        elif key == "galaxies":
+            raw = ctx.value(value_node)
+            if not isinstance(raw, list) or not raw or not all(isinstance(g, str) and g.strip() for g in raw):
+                raise ctx.error(value_node, dotted, "expected a list of galaxy file names such as threat-actor")
+            values["galaxies"] = tuple(dict.fromkeys(g.strip() for g in raw))
+        elif key == "misp_instance":
+            flag = ctx.value(value_node)
+            if not isinstance(flag, bool):
+                raise ctx.error(value_node, dotted, "expected true or false")
+            values["misp_instance"] = flag
+        elif key == "timeout":
+            values["timeout"] = _number(ctx, value_node, dotted, float, 1, 600)
+        elif key == "max_bytes":
+            values["max_bytes"] = _number(ctx, value_node, dotted, int, 1024, 2 * 1024 ** 3)
+        elif key == "retries":
+            values["retries"] = _number(ctx, value_node, dotted, int, 0, 10)
+        else:
+            raise ctx.error(key_node, dotted, "unknown key; known keys are misp_galaxy, galaxies, mitre_attack, "
+                                              "misp_instance, timeout, max_bytes, retries")
+    return replace(config, sources=SourcesSection(**values))
+
+
+def _overrides_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+    raw = ctx.string(node, "overrides")
+    return replace(config, overrides=_relative_path(ctx, raw) if raw else None)
+
+
+def _source_location(ctx: _Context, node: yaml.Node, key: str, raw: str) -> str:
+    """Only http(s) and local files are sources; a relative path is relative to the config file."""
+    if raw.startswith(("https://", "http://", "file://")):
+        return raw
+    if "://" in raw:
+        raise ctx.error(node, key, "only https://, http://, file:// URLs or local paths are allowed")
+    return str(_relative_path(ctx, raw))
+
+
+def _relative_path(ctx: _Context, raw: str) -> Path:
+    return (ctx.path.parent / Path(raw).expanduser()).resolve()
+
+
+def _number(ctx: _Context, node: yaml.Node, key: str, kind: type[int] | type[float], low: float, high: float) -> Any:
+    value = ctx.value(node)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        raise ctx.error(node, key, f"expected a {'whole ' if kind is int else ''}number")
+    if not low <= value <= high:
+        raise ctx.error(node, key, f"expected {low:g} to {high:g}, got {value}")
+    return kind(value)
+
+
 Section = Callable[[SiteConfig, yaml.Node, _Context], SiteConfig]
 
 # YAML section name -> parser. Add sources/cache/overrides here.
 SECTIONS: dict[str, Section] = {
     "misp": _misp_section,
     "module": _module_section,
+    "cache": _cache_section,
+    "sources": _sources_section,
+    "overrides": _overrides_section,
 }

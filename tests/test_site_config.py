@@ -63,7 +63,12 @@ def test_default_path_follows_xdg() -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("misp:\n  url: https://m\nsources: {}\n", ":3: sources: unknown section"),
+    ("misp:\n  url: https://m\nsource: {}\n", ":3: source: unknown section"),
+    ("sources:\n  misp_galaxy: ftp://mirror/galaxy\n", ":2: sources.misp_galaxy: only https://"),
+    ("sources:\n  timeout: 0\n", ":2: sources.timeout: expected 1 to 600"),
+    ("sources:\n  galaxies: threat-actor\n", ":2: sources.galaxies: expected a list"),
+    ("cache:\n  stale_after_days: 1.5\n", ":2: cache.stale_after_days: expected a whole number"),
+    ("cache:\n  where: /tmp\n", ":2: cache.where: unknown key"),
     ("misp:\n  url: https://m\n  verify: true\n", ":3: misp.verify: unknown key"),
     ("misp:\n  url: https://m\n  url: https://n\n", ":3: misp.url: duplicate key"),
     ("misp:\n  verify_tls: 1\n", ":2: misp.verify_tls: expected true or false"),
@@ -94,3 +99,21 @@ def test_module_values_may_be_written_as_misp_strings(tmp_path: Path) -> None:
                                   "  include_aliases_as_attributes: '1'\n  tag_suggestions_above:\n"))
     assert config.module == Settings(galaxy_types=("threat-actor", "mitre-intrusion-set"),
                                      include_aliases_as_attributes=True)
+
+
+def test_sources_cache_and_overrides_sections(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "sources:\n  misp_galaxy: mirror/galaxy\n  mitre_attack: true\n  misp_instance: true\n"
+        "  galaxies: [threat-actor, sector]\n  timeout: 5\ncache:\n  dir: cache\n  stale_after_days: 7\n"
+        "overrides: site/overrides.yaml\n", encoding="utf-8")
+    config = load(path)
+    assert config.sources.misp_galaxy == str(tmp_path / "mirror" / "galaxy")
+    assert config.sources.mitre_attack is not None and config.sources.mitre_attack.startswith("https://")
+    assert config.sources.misp_instance and config.sources.galaxies == ("threat-actor", "sector")
+    assert config.sources.timeout == 5.0
+    assert config.cache.dir == tmp_path / "cache" and config.cache.stale_after_days == 7
+    assert config.overrides == tmp_path / "site" / "overrides.yaml"
+    off = tmp_path / "off.yaml"
+    off.write_text("sources:\n  misp_galaxy: false\n", encoding="utf-8")
+    assert load(off).sources.misp_galaxy is None
