@@ -29,6 +29,8 @@ DEFAULT_GALAXIES: tuple[str, ...] = (
 NOT_GROUPS = frozenset({"entity", "nato", "producer", "surveillance-vendor"})
 
 ATTACK_ID = re.compile(r"^G\d{4}$")
+# A MISP galaxy tag as an instance exports it with a cluster (RE_GALAXY in MISP's Tag model).
+_TAG_NAME = re.compile(r'^misp-galaxy:[^:="]+="[^:="]+"$')
 # Some galaxies retire a cluster only by renaming it: Tidal's "APT42 (Deprecated)".
 _MARKED_DEPRECATED = re.compile(r"\((?:deprecated|revoked)\)\s*$", re.IGNORECASE)
 
@@ -117,6 +119,7 @@ def cluster_from_entry(galaxy: str, entry: Any) -> Cluster | None:
         if isinstance(r, Mapping) and isinstance(r.get("dest-uuid"), str)
     )
     description = entry.get("description")
+    tag_name = entry.get("tag_name")
     return Cluster(
         galaxy=galaxy,
         uuid=uuid.lower(),
@@ -127,6 +130,7 @@ def cluster_from_entry(galaxy: str, entry: Any) -> Cluster | None:
         refs=refs,
         related=related,
         deprecated=bool(entry.get("revoked")) or bool(entry.get("deprecated")) or bool(_MARKED_DEPRECATED.search(value)),
+        tag_name=tag_name if isinstance(tag_name, str) and _TAG_NAME.match(tag_name) else None,
     )
 
 

@@ -39,6 +39,9 @@ class Cluster:
     refs: tuple[str, ...]
     related: tuple[Relation, ...]
     deprecated: bool = False
+    # The instance's own tag for the cluster, when the data came from a MISP instance
+    # (custom clusters are tagged by uuid: misp-galaxy:threat-actor="<uuid>").
+    tag_name: str | None = None
 
     @property
     def name(self) -> str:
@@ -48,7 +51,7 @@ class Cluster:
     @property
     def tag(self) -> str:
         """The MISP tag that attaches this cluster (canonical value, galaxy type)."""
-        return f'misp-galaxy:{self.galaxy}="{self.value}"'
+        return self.tag_name or f'misp-galaxy:{self.galaxy}="{self.value}"'
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -70,3 +70,12 @@ def test_galaxy_info_reads_deprecation_from_the_definition() -> None:
 def test_clusters_retired_by_name_are_deprecated() -> None:
     cluster = cluster_from_entry("groups", {"value": "APT42 (Deprecated)", "uuid": "A-1"})
     assert cluster is not None and cluster.deprecated and cluster.uuid == "a-1"
+
+
+def test_an_instance_tag_name_is_kept_and_used() -> None:
+    entry = {"value": "Our Actor", "uuid": "5f0e6c1a-0000-4000-8000-000000000001",
+             "tag_name": 'misp-galaxy:threat-actor="5f0e6c1a-0000-4000-8000-000000000001"'}
+    cluster = cluster_from_entry("threat-actor", entry)
+    assert cluster is not None and cluster.tag == entry["tag_name"]
+    odd = cluster_from_entry("threat-actor", {**entry, "tag_name": "not a galaxy tag"})
+    assert odd is not None and odd.tag == 'misp-galaxy:threat-actor="Our Actor"'
