@@ -15,7 +15,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 from .identity import Identities
 from .models import Actor, Candidate, Resolution, Status, Tier
@@ -37,8 +37,12 @@ class _Hit:
 class AliasIndex:
     """Immutable once built; safe to share between threads."""
 
-    def __init__(self, identities: Identities) -> None:
+    def __init__(self, identities: Identities, *, ignore: frozenset[str] = frozenset(),
+                 ignore_for: frozenset[tuple[str, int]] = frozenset(), pins: Mapping[str, int] | None = None) -> None:
+        """``ignore``: normalised names that match nothing; ``ignore_for``: (name, actor id) pairs that
+        do not match that actor; ``pins``: normalised name -> the actor it means at this site."""
         self.actors: tuple[Actor, ...] = identities.actors
+        self._pins = dict(pins or {})
         by_key: dict[str, list[_Hit]] = defaultdict(list)
         by_stripped: dict[str, list[_Hit]] = defaultdict(list)
         named = [(a.id, c, False) for a in self.actors for c in a.clusters]
@@ -46,9 +50,11 @@ class AliasIndex:
         for actor_id, cluster, retired in named:
             own = {cluster.value, cluster.name}
             for name in (*own, *cluster.synonyms):
+                key = normalise(name)
+                if key in ignore or (key, actor_id) in ignore_for:
+                    continue
                 tier = Tier.VALUE if name in own and not retired else Tier.SYNONYM
                 hit = _Hit(actor_id, tier, cluster.galaxy, name)
-                key = normalise(name)
                 if key and hit not in by_key[key]:
                     by_key[key].append(hit)
                 stripped = normalise(strip_generic(name))
@@ -80,8 +86,13 @@ class AliasIndex:
 
     def _resolve(self, query: str) -> Resolution:
         text = clean(query)
-        if not normalise(text):
+        key = normalise(text)
+        if not key:
             return Resolution(query, Status.UNKNOWN, reason="the name has no letters or digits")
+        pinned = self._pins.get(key)
+        if pinned is not None:
+            candidate = Candidate(self.actors[pinned], Tier.SYNONYM, text, 1.0)
+            return Resolution(query, Status.RESOLVED, (candidate,), reason="pinned by the site overrides", pinned=True)
         found = self._exact(text)
         if found is not None:
             return found

@@ -73,4 +73,4 @@ def tags_for(candidate: Candidate, settings: Settings) -> tuple[str, ...]:
     """The candidate's galaxy tags, limited to the configured galaxies."""
     clusters = (*candidate.actor.clusters, *candidate.actor.reached)
     wanted = settings.galaxy_types
-    return tuple(dict.fromkeys(c.tag for c in clusters if wanted is None or c.galaxy in wanted))
+    return tuple(dict.fromkeys(c.tag for c in clusters if c.taggable and (wanted is None or c.galaxy in wanted)))

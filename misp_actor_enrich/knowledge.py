@@ -1,8 +1,8 @@
-"""Knowledge: the actors, their alias index and targeting vocabulary, built once per process.
+"""Knowledge: the actors, their alias index and targeting vocabulary, built from one data folder.
 
-``current()`` returns the process-wide instance, built lazily on first use under a
-lock (misp-modules calls handlers from a thread pool, and importing the module
-must stay cheap). Everything it holds is immutable, so readers need no lock.
+``current()`` returns the process-wide instance (``runtime`` decides which data and
+when to rebuild). Everything a Knowledge holds is immutable, so readers need no lock;
+a rebuild makes a new one and swaps the reference.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from .aliases import AliasIndex
 from .galaxy import DEFAULT_GALAXIES, GalaxyInfo, clusters_from_document, is_actor_galaxy
 from .identity import build_identities
 from .models import Actor, Cluster, Resolution, Targeting
+from .overrides import SiteOverrides
+from .overrides import apply as apply_overrides
 from .store import bundled_data_dir, bundled_version, load_cluster_file, load_galaxies
 from .targeting import targeting_for
 from .vocabulary import Vocabulary
@@ -35,12 +37,24 @@ class DataOrigin:
 
 class Knowledge:
     def __init__(self, clusters: Iterable[Cluster], vocabulary: Vocabulary, origin: DataOrigin,
-                 galaxy_order: Sequence[str] = DEFAULT_GALAXIES) -> None:
+                 galaxy_order: Sequence[str] = DEFAULT_GALAXIES, overrides: SiteOverrides | None = None) -> None:
         order = list(galaxy_order) + sorted({g.type for g in origin.galaxies} - set(galaxy_order))
-        identities = build_identities(clusters, order)
+        rank = {g: i for i, g in enumerate(order)}
+        ordered = sorted(clusters, key=lambda c: rank.get(c.galaxy, len(rank)))
+        applied = apply_overrides(overrides, ordered) if overrides is not None else None
+        identities = build_identities([*ordered, *(applied.clusters if applied else ())], order)
         self.origin = origin
         self.vocabulary = vocabulary
-        self.index = AliasIndex(identities)
+        self.overrides = overrides
+        self.warnings: tuple[str, ...] = applied.warnings if applied else ()
+        if applied is None:
+            self.index = AliasIndex(identities)
+        else:
+            actor_of = {c.uuid: a.id for a in identities.actors for c in a.clusters}
+            self.index = AliasIndex(
+                identities, ignore=applied.ignore,
+                ignore_for=frozenset((name, actor_of[u]) for name, u in applied.ignore_for if u in actor_of),
+                pins={name: actor_of[u] for name, u in applied.pins.items() if u in actor_of})
         self.actors: tuple[Actor, ...] = identities.actors
         self.refused_merges = identities.refused_merges
         self.galaxy_types = frozenset(g.type for g in origin.galaxies)
@@ -83,8 +97,8 @@ class Knowledge:
         return found
 
     @classmethod
-    def from_directory(cls, root: Path, label: str | None = None,
-                       galaxy_types: Sequence[str] | None = None) -> "Knowledge":
+    def from_directory(cls, root: Path, label: str | None = None, galaxy_types: Sequence[str] | None = None,
+                       overrides: SiteOverrides | None = None) -> "Knowledge":
         """Build from a misp-galaxy folder; by default every galaxy that names threat groups."""
         wanted_types = set(galaxy_types) if galaxy_types else None
 
@@ -101,26 +115,27 @@ class Knowledge:
             load_cluster_file(root, "region"),
         )
         origin = DataOrigin(label or str(root), root, tuple(f.info for f in files))
-        return cls(clusters, vocabulary, origin)
+        return cls(clusters, vocabulary, origin, overrides=overrides)
 
-
-_current: Knowledge | None = None
-_lock = threading.Lock()
+    @classmethod
+    def bundled(cls, overrides: SiteOverrides | None = None) -> "Knowledge":
+        """From the misp-galaxy copy bundled with pymispgalaxies."""
+        return cls.from_directory(bundled_data_dir(), label=f"pymispgalaxies {bundled_version()} (bundled)",
+                                  overrides=overrides)
 
 
 def current() -> Knowledge:
-    """The process-wide knowledge, built on first call from the bundled galaxies."""
-    global _current
-    if _current is None:
-        with _lock:
-            if _current is None:
-                root = bundled_data_dir()
-                _current = Knowledge.from_directory(root, label=f"pymispgalaxies {bundled_version()} (bundled)")
-    return _current
+    """The process-wide knowledge: the newest cached data or the bundled one, with site overrides.
+
+    Built on first use and rebuilt when the data or the overrides change (see ``runtime``).
+    """
+    from . import runtime
+
+    return runtime.RUNTIME.current()
 
 
 def install(knowledge: Knowledge | None) -> None:
-    """Replace the process-wide knowledge (tests, site data); None rebuilds lazily."""
-    global _current
-    with _lock:
-        _current = knowledge
+    """Use exactly this knowledge from now on (tests, scripts); None goes back to loading it."""
+    from . import runtime
+
+    runtime.RUNTIME.install(knowledge)

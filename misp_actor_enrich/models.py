@@ -12,6 +12,8 @@ from enum import Enum
 from typing import Mapping
 
 _ATTACK_SUFFIX = re.compile(r"\s+-\s+G\d{4}$")
+# The pseudo galaxy of site overrides (extra names, private actors): MISP has no such galaxy, so never tagged.
+SITE_GALAXY = "site-overrides"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,10 @@ class Cluster:
         return _ATTACK_SUFFIX.sub("", self.value)
 
     @property
+    def taggable(self) -> bool:
+        return self.galaxy != SITE_GALAXY
+
+    @property
     def tag(self) -> str:
         """The MISP tag that attaches this cluster (canonical value, galaxy type)."""
         return self.tag_name or f'misp-galaxy:{self.galaxy}="{self.value}"'
@@ -71,7 +77,7 @@ class Actor:
 
     @property
     def tags(self) -> tuple[str, ...]:
-        return tuple(c.tag for c in (*self.clusters, *self.reached))
+        return tuple(c.tag for c in (*self.clusters, *self.reached) if c.taggable)
 
     @property
     def aliases(self) -> tuple[str, ...]:

@@ -108,17 +108,23 @@ def load(path: Path | str | None = None, *, environ: Mapping[str, str] | None = 
     return parse(text, where)
 
 
-def parse(text: str, path: Path) -> SiteConfig:
+def compose(text: str, path: Path) -> yaml.Node | None:
+    """The YAML node tree (safe loader), keeping line numbers for errors."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+        return node
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", field=f"{path}{line}") from None
+
+
+def parse(text: str, path: Path) -> SiteConfig:
+    root = compose(text, path)
     config = SiteConfig(path=path)
     if root is None:
         return config
-    ctx = _Context(path)
+    ctx = YamlContext(path)
     for key, (key_node, value_node) in ctx.mapping(root, "").items():
         section = SECTIONS.get(key)
         if section is None:
@@ -127,8 +133,8 @@ def parse(text: str, path: Path) -> SiteConfig:
     return replace(config, warnings=tuple(ctx.warnings))
 
 
-class _Context:
-    """Node helpers that know the file, so every error can say where it is."""
+class YamlContext:
+    """Node helpers that know the file, so every error can say where it is (shared with overrides)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -165,7 +171,7 @@ class _Context:
         return value.strip()
 
 
-def _misp_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+def _misp_section(config: SiteConfig, node: yaml.Node, ctx: YamlContext) -> SiteConfig:
     values: dict[str, Any] = {}
     for key, (key_node, value_node) in ctx.mapping(node, "misp").items():
         dotted = f"misp.{key}"
@@ -195,7 +201,7 @@ def _misp_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteCon
     return replace(config, misp=MispSection(**values))
 
 
-def _module_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+def _module_section(config: SiteConfig, node: yaml.Node, ctx: YamlContext) -> SiteConfig:
     strings: dict[str, str | None] = {}
     nodes = ctx.mapping(node, "module")
     for key, (key_node, value_node) in nodes.items():
@@ -229,7 +235,7 @@ def _readable_by_others(path: Path) -> bool:
         return False
 
 
-def _cache_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+def _cache_section(config: SiteConfig, node: yaml.Node, ctx: YamlContext) -> SiteConfig:
     values: dict[str, Any] = {}
     for key, (key_node, value_node) in ctx.mapping(node, "cache").items():
         dotted = f"cache.{key}"
@@ -243,7 +249,7 @@ def _cache_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteCo
     return replace(config, cache=CacheSection(**values))
 
 
-def _sources_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+def _sources_section(config: SiteConfig, node: yaml.Node, ctx: YamlContext) -> SiteConfig:
     values: dict[str, Any] = {}
     for key, (key_node, value_node) in ctx.mapping(node, "sources").items():
         dotted = f"sources.{key}"
@@ -279,12 +285,12 @@ def _sources_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> Site
     return replace(config, sources=SourcesSection(**values))
 
 
-def _overrides_section(config: SiteConfig, node: yaml.Node, ctx: _Context) -> SiteConfig:
+def _overrides_section(config: SiteConfig, node: yaml.Node, ctx: YamlContext) -> SiteConfig:
     raw = ctx.string(node, "overrides")
     return replace(config, overrides=_relative_path(ctx, raw) if raw else None)
 
 
-def _source_location(ctx: _Context, node: yaml.Node, key: str, raw: str) -> str:
+def _source_location(ctx: YamlContext, node: yaml.Node, key: str, raw: str) -> str:
     """Only http(s) and local files are sources; a relative path is relative to the config file."""
     if raw.startswith(("https://", "http://", "file://")):
         return raw
@@ -293,11 +299,11 @@ def _source_location(ctx: _Context, node: yaml.Node, key: str, raw: str) -> str:
     return str(_relative_path(ctx, raw))
 
 
-def _relative_path(ctx: _Context, raw: str) -> Path:
+def _relative_path(ctx: YamlContext, raw: str) -> Path:
     return (ctx.path.parent / Path(raw).expanduser()).resolve()
 
 
-def _number(ctx: _Context, node: yaml.Node, key: str, kind: type[int] | type[float], low: float, high: float) -> Any:
+def _number(ctx: YamlContext, node: yaml.Node, key: str, kind: type[int] | type[float], low: float, high: float) -> Any:
     value = ctx.value(node)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
         raise ctx.error(node, key, f"expected a {'whole ' if kind is int else ''}number")
@@ -306,7 +312,7 @@ def _number(ctx: _Context, node: yaml.Node, key: str, kind: type[int] | type[flo
     return kind(value)
 
 
-Section = Callable[[SiteConfig, yaml.Node, _Context], SiteConfig]
+Section = Callable[[SiteConfig, yaml.Node, YamlContext], SiteConfig]
 
 # YAML section name -> parser. Add sources/cache/overrides here.
 SECTIONS: dict[str, Section] = {

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import socket
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -19,6 +21,13 @@ FIXTURES = ROOT / "fixtures"
 MINI_GALAXY = FIXTURES / "galaxy"
 # MISP's real request shapes; a copy lives in fixtures/ so the suite runs from any clone.
 PAYLOADS = FIXTURES / "payloads"
+
+
+# Hermetic: no developer's or CI's own config, cache or overrides leak into the tests.
+_HOME = tempfile.mkdtemp(prefix="misp-actor-enrich-tests-")
+for _var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+    os.environ[_var] = os.path.join(_HOME, _var.lower())
+os.environ.pop("MISP_ACTOR_ENRICH_CONFIG", None)
 
 
 @pytest.fixture(autouse=True)
@@ -63,10 +72,9 @@ def bundled() -> Knowledge:
 @pytest.fixture
 def use_mini(mini: Knowledge) -> Iterator[Knowledge]:
     """Make the module answer from the mini galaxy for one test."""
-    previous = knowledge_module._current
     knowledge_module.install(mini)
     yield mini
-    knowledge_module.install(previous)
+    knowledge_module.install(None)
 
 
 def load_payload(name: str) -> dict[str, Any]:

@@ -3,43 +3,39 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
-from misp_actor_enrich import knowledge
 from misp_actor_enrich.errors import DataError
 from misp_actor_enrich.knowledge import Knowledge
+from misp_actor_enrich.runtime import Runtime
 
-from conftest import MINI_GALAXY
 
 
-def test_concurrent_first_use_builds_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_concurrent_first_use_builds_once(monkeypatch: pytest.MonkeyPatch, mini: Knowledge) -> None:
     builds: list[int] = []
-    real = Knowledge.from_directory.__func__  # type: ignore[attr-defined]
 
-    def counting(cls: type[Knowledge], *args: object, **kwargs: object) -> Knowledge:
+    def counting(overrides: object = None) -> Knowledge:
         builds.append(1)
-        return real(cls, MINI_GALAXY, label="fixture")
+        time.sleep(0.05)  # widen the window in which a second builder could start
+        return mini
 
-    previous = knowledge._current
-    monkeypatch.setattr(Knowledge, "from_directory", classmethod(counting))
-    knowledge.install(None)
-    try:
-        barrier = threading.Barrier(8)
-        seen: list[Knowledge] = []
+    monkeypatch.setattr(Knowledge, "bundled", staticmethod(counting))
+    fresh = Runtime()
+    barrier = threading.Barrier(8)
+    seen: list[Knowledge] = []
 
-        def first_query() -> None:
-            barrier.wait()
-            seen.append(knowledge.current())
+    def first_query() -> None:
+        barrier.wait()
+        seen.append(fresh.current())
 
-        threads = [threading.Thread(target=first_query) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert len(builds) == 1 and len({id(k) for k in seen}) == 1
-    finally:
-        knowledge.install(previous)
+    threads = [threading.Thread(target=first_query) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(builds) == 1 and len({id(k) for k in seen}) == 1
 
 
 def test_a_folder_without_clusters_is_a_data_error(tmp_path) -> None:  # type: ignore[no-untyped-def]

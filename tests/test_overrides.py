@@ -1,0 +1,124 @@
+"""Site overrides: extra names, ignored names, pins, private actors, extra targeting; strict files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from misp_actor_enrich import module
+from misp_actor_enrich.errors import ConfigError
+from misp_actor_enrich.knowledge import Knowledge
+from misp_actor_enrich.models import Status
+from misp_actor_enrich.overrides import parse
+
+from conftest import MINI_GALAXY
+
+OVERRIDES = """
+aliases:
+  APT37: [Our APT37, Kimchi Reaper]
+ignore:
+  - HIDDEN COBRA
+  - {name: Andariel, actor: Lazarus Group}
+pins:
+  ELECTRUM: Sandworm
+actors:
+  - name: SITE-APT-1
+    aliases: [Blue Heron]
+    description: Seen only against our sector.
+    targeting: {countries: [Germany], sectors: [Energy]}
+  - name: Our Name For FIN7
+    same_as: FIN7
+targeting:
+  APT37: {countries: [North Korea, Germany], incident_types: [Sabotage]}
+"""
+
+
+def _knowledge(text: str = OVERRIDES, path: Path = Path("site/overrides.yaml")) -> Knowledge:
+    return Knowledge.from_directory(MINI_GALAXY, label="fixture", overrides=parse(text, path))
+
+
+@pytest.fixture(scope="module")
+def site() -> Knowledge:
+    return _knowledge()
+
+
+def _resolved(knowledge: Knowledge, name: str) -> str:
+    resolution = knowledge.resolve(name)
+    assert resolution.status is Status.RESOLVED, resolution
+    return resolution.candidates[0].actor.name
+
+
+def test_extra_names_reach_the_actor_and_its_tags(site: Knowledge) -> None:
+    for name in ("Our APT37", "Kimchi Reaper", "Reaper"):
+        assert _resolved(site, name) == "APT37"
+    actor = site.resolve("Our APT37").candidates[0].actor
+    assert actor.tags == ('misp-galaxy:threat-actor="APT37"', 'misp-galaxy:mitre-intrusion-set="APT37 - G0067"')
+
+
+def test_ignored_names_stop_matching(site: Knowledge, mini: Knowledge) -> None:
+    assert mini.resolve("HIDDEN COBRA").status is Status.RESOLVED
+    assert site.resolve("HIDDEN COBRA").status is not Status.RESOLVED
+    # ignored for Lazarus only: still ambiguous between the two others
+    andariel = site.resolve("Andariel")
+    assert {c.actor.name for c in andariel.candidates} == {"Andariel", "Silent Chollima"}
+
+
+def test_a_pin_resolves_an_ambiguous_name(site: Knowledge, mini: Knowledge) -> None:
+    assert mini.resolve("ELECTRUM").status is Status.AMBIGUOUS
+    pinned = site.resolve("ELECTRUM")
+    assert pinned.status is Status.RESOLVED and pinned.pinned
+    assert pinned.candidates[0].actor.name == "Sandworm" and "pinned" in pinned.reason
+
+
+def test_private_actors_answer_with_objects_but_no_tags(site: Knowledge, use_mini: Knowledge,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _resolved(site, "Blue Heron") == "SITE-APT-1"
+    from misp_actor_enrich import knowledge as knowledge_module
+    knowledge_module.install(site)
+    body = module.dict_handler({"event_id": "1", "attribute": {"type": "threat-actor", "value": "Blue Heron"}})
+    results = body["results"]
+    assert "Tag" not in results
+    intrusion_set = results["Object"][0]
+    assert intrusion_set["Attribute"][0]["value"] == "SITE-APT-1"
+    assert not any(a.get("Tag") for a in intrusion_set["Attribute"])
+    victim = results["Object"][1]
+    assert {a["value"] for a in victim["Attribute"]} >= {"Germany", "Energy"}
+
+
+def test_a_private_name_for_a_known_actor_joins_it(site: Knowledge) -> None:
+    assert _resolved(site, "Our Name For FIN7") == "FIN7"
+
+
+def test_extra_targeting_says_where_it_came_from(site: Knowledge) -> None:
+    actor = site.resolve("APT37").candidates[0].actor
+    targeting = site.targeting(actor)
+    assert "site-overrides" in {s.galaxy for c in targeting.countries for s in c.sources}
+    # a name the vocabulary does not know is kept, not dropped
+    germany = next(i for i in targeting.items() if i.value == "Germany")
+    assert [s.galaxy for s in germany.sources] == ["site-overrides"]
+    assert "Sabotage" in [i.value for i in targeting.incident_types]
+
+
+def test_references_the_data_does_not_know_are_warnings(tmp_path: Path) -> None:
+    knowledge = _knowledge("aliases:\n  No Such Actor: [X]\npins:\n  Andariel: Nobody\n", tmp_path / "o.yaml")
+    assert len(knowledge.warnings) == 2
+    assert all("no cluster is named" in w and "o.yaml" in w for w in knowledge.warnings)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("alias:\n  APT37: [x]\n", ":1: alias: unknown section"),
+    ("aliases:\n  APT37: 5\n", ":2: aliases.APT37: expected a name or a list of names"),
+    ("aliases:\n  APT37: ['---']\n", ":2: aliases.APT37: expected a name with letters or digits"),
+    ("ignore: Reaper\n", ":1: ignore: expected a list"),
+    ("ignore:\n  - {nam: Reaper}\n", ":2: ignore.nam: expected name"),
+    ("pins:\n  Andariel: [a, b]\n", ":2: pins.Andariel: expected a name"),
+    ("actors:\n  - aliases: [x]\n", ":2: actors[0].name: missing"),
+    ("actors:\n  - name: X\n    colour: red\n", ":3: actors[0].colour: unknown key"),
+    ("targeting:\n  APT37: {victims: [Japan]}\n", ":2: targeting.APT37.victims: unknown targeting"),
+    ("pins:\n  Andariel: a\n  Andariel: b\n", ":3: pins.Andariel: duplicate key"),
+])
+def test_malformed_files_name_file_line_and_key(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(text, Path("/etc/site/overrides.yaml"))
+    assert str(caught.value).startswith("/etc/site/overrides.yaml") and expected in str(caught.value)

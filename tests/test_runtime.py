@@ -1,0 +1,143 @@
+"""The running process picks up new data and edited overrides, swapping the index atomically."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from misp_actor_enrich import module, runtime
+from misp_actor_enrich.cache import Cache
+from misp_actor_enrich.models import Status
+from misp_actor_enrich.runtime import Runtime
+
+from conftest import MINI_GALAXY
+
+NEW_NAME = "Brand New Vendor Name"
+
+
+def _generation(cache: Cache, *, extra_synonym: str | None = None) -> str:
+    staging = cache.stage()
+    shutil.copytree(MINI_GALAXY, staging, dirs_exist_ok=True)
+    if extra_synonym:
+        path = staging / "clusters" / "threat-actor.json"
+        document = json.loads(path.read_text(encoding="utf-8"))
+        apt37 = next(v for v in document["values"] if isinstance(v, dict) and v.get("value") == "APT37")
+        apt37["meta"]["synonyms"].append(extra_synonym)
+        document["version"] += 1
+        path.write_text(json.dumps(document), encoding="utf-8")
+    return cache.commit(staging, {"created": 0, "sources": ["test"]}).id
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "HOME": str(tmp_path)}
+
+
+def _cache(env: dict[str, str]) -> Cache:
+    return Cache(Path(env["XDG_CACHE_HOME"]) / "misp-actor-enrich")
+
+
+def test_without_a_cache_the_bundled_data_is_used(env: dict[str, str]) -> None:
+    rt = Runtime(environ=env, interval=0)
+    assert rt.current().origin.label.startswith("pymispgalaxies ")
+    assert rt.problems == ()
+
+
+def test_the_current_generation_wins_and_new_ones_are_picked_up(env: dict[str, str]) -> None:
+    cache = _cache(env)
+    first = _generation(cache)
+    rt = Runtime(environ=env, interval=0)
+    assert first in rt.current().origin.label
+    assert rt.current().resolve(NEW_NAME).status is Status.UNKNOWN
+    second = _generation(cache, extra_synonym=NEW_NAME)
+    knowledge = rt.current()
+    assert second in knowledge.origin.label
+    assert knowledge.resolve(NEW_NAME).candidates[0].actor.name == "APT37"
+
+
+def test_checks_are_throttled(env: dict[str, str]) -> None:
+    cache = _cache(env)
+    _generation(cache)
+    ticks = [0.0]
+    rt = Runtime(environ=env, interval=5.0, clock=lambda: ticks[0])
+    before = rt.current()
+    _generation(cache, extra_synonym=NEW_NAME)
+    ticks[0] = 1.0
+    assert rt.current() is before          # not checked yet
+    ticks[0] = 6.0
+    assert rt.current() is not before      # checked, rebuilt
+
+
+def test_a_broken_generation_falls_back_to_the_bundled_data(env: dict[str, str]) -> None:
+    cache = _cache(env)
+    gen = _generation(cache)
+    shutil.rmtree(cache.root / "generations" / gen / "clusters")
+    (cache.root / "generations" / gen / "clusters").mkdir()
+    (cache.root / "generations" / gen / "clusters" / "threat-actor.json").write_text("{broken", encoding="utf-8")
+    rt = Runtime(environ=env, interval=0)
+    assert rt.current().origin.label.startswith("pymispgalaxies ")
+    assert any("could not be loaded" in p for p in rt.problems)
+
+
+def test_edited_overrides_apply_and_a_broken_file_keeps_the_last_good_ones(env: dict[str, str]) -> None:
+    _generation(_cache(env))
+    overrides = Path(env["XDG_CONFIG_HOME"]) / "misp-actor-enrich" / "overrides.yaml"
+    overrides.parent.mkdir(parents=True)
+    rt = Runtime(environ=env, interval=0)
+    assert rt.current().resolve("Andariel").status is Status.AMBIGUOUS
+    overrides.write_text("pins:\n  Andariel: Silent Chollima\n", encoding="utf-8")
+    assert rt.current().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
+    overrides.write_text("pins:\n  Andariel: [oops\n", encoding="utf-8")
+    pinned = rt.current().resolve("Andariel")
+    assert pinned.status is Status.RESOLVED and pinned.candidates[0].actor.name == "Silent Chollima"
+    assert any("overrides.yaml" in p and "keeping the last good ones" in p for p in rt.problems)
+    overrides.unlink()
+    assert rt.current().resolve("Andariel").status is Status.AMBIGUOUS
+
+
+def test_answers_switch_once_while_many_threads_query(env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                      payload: Any) -> None:
+    cache = _cache(env)
+    _generation(cache)
+    rt = Runtime(environ=env, interval=0)
+    rt.current()
+    monkeypatch.setattr(runtime, "RUNTIME", rt)
+    request = payload(value=NEW_NAME)
+    stop = threading.Event()
+    seen: dict[int, list[bool]] = {}
+    errors: list[Any] = []
+
+    def query(worker: int) -> None:
+        answers = seen.setdefault(worker, [])
+        while not stop.is_set() or len(answers) < 5:
+            body = module.dict_handler(request)
+            if "error" in body:
+                errors.append(body)
+            answers.append(bool(body["results"]))
+            if len(answers) > 2000:
+                break
+
+    threads = [threading.Thread(target=query, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    while sum(len(a) for a in seen.values()) < 40:
+        threading.Event().wait(0.01)
+    _generation(cache, extra_synonym=NEW_NAME)
+    deadline = time.monotonic() + 30
+    while not all(a and a[-1] for a in seen.values()) and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for answers in seen.values():
+        switch = answers.index(True)
+        assert not any(answers[:switch]) and all(answers[switch:])   # old ... old, new ... new
+    assert all(not a[0] for a in seen.values())
