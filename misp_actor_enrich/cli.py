@@ -16,6 +16,7 @@ from typing import Any, Sequence, TextIO
 
 from . import __version__
 from .enrich_events_cli import add_parser as add_enrich_events
+from .update_cli import add_parser as add_update
 from .errors import ActorEnrichError, DataError, InputError
 from .models import Candidate, Resolution, Status, TargetItem, Targeting
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.set_defaults(run=_run_scan)
 
     add_enrich_events(commands)
+    add_update(commands)
 
     root = commands.add_parser("modules-root", help="print the folder to pass to misp-modules -c")
     root.set_defaults(run=lambda args: _print(str(modules_root())))

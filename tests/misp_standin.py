@@ -11,6 +11,9 @@ shapes MISP 2.5 documents and its controllers build (read in MISP's source:
 - ``GET  /events/view/{id|uuid}``
 - ``POST /tags/attachTagToObject``, ``/attributes/add/{event_id}``, ``/objects/add/{event_id}``,
   ``/objectReferences/add``
+- ``GET  /galaxies/index`` and ``/galaxies/view/{id|uuid}`` (for ``update``'s misp-instance source), shaped as
+  ``GalaxiesController::index/view`` answer REST calls: a list of ``{"Galaxy": {...}}``, and
+  ``{"Galaxy": {...}, "GalaxyCluster": [{..., "GalaxyElement": [...]}]}``; set with ``add_galaxy``
 
 Events live in memory in MISP's JSON shape (ids and distributions as strings), so a
 second run sees what the first wrote. Every request is recorded (method, path, JSON
@@ -68,6 +71,7 @@ class StandIn:
     ids: Any = field(default_factory=lambda: itertools.count(1000))
     tag_ids: dict[str, str] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)     # uuid of an event, attribute or object -> event id
+    galaxies: dict[str, dict[str, Any]] = field(default_factory=dict)   # galaxy id -> galaxies/view answer
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -93,6 +97,10 @@ class StandIn:
         for spec in objects:
             self._store_object(event, dict(spec))
         return event
+
+    def add_galaxy(self, view: dict[str, Any]) -> None:
+        """A galaxy as ``galaxies/view/{id}`` returns it; ``galaxies/index`` lists its ``Galaxy`` part."""
+        self.galaxies[str(view["Galaxy"]["id"])] = view
 
     def fail_on(self, match: Callable[[Call], bool], mode: str = "500", times: int = 1) -> None:
         self.faults.append(_Fault(match, mode, times))
@@ -188,6 +196,12 @@ class StandIn:
                          "UserSetting": [], "Organisation": {"id": "1", "name": "ORGNAME"}}
         if method == "GET" and path == "/attributes/describeTypes":
             return 200, DESCRIBE_TYPES
+        if method == "GET" and path == "/galaxies/index":
+            return 200, [{"Galaxy": view["Galaxy"]} for view in self.galaxies.values()]
+        if method == "GET" and parts[:2] == ["galaxies", "view"] and len(parts) == 3:
+            view = self.galaxies.get(parts[2]) or next(
+                (v for v in self.galaxies.values() if v["Galaxy"]["uuid"] == parts[2]), None)
+            return (200, view) if view else (404, _invalid("Galaxy not found.", path))
         if method == "POST" and path == "/events/restSearch":
             return 200, {"response": self._search(body or {})}
         if method in ("GET", "POST") and parts[:2] == ["events", "view"] and len(parts) == 3:
