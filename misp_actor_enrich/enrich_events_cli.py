@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
-import tempfile
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence, TextIO
+from typing import Any, Mapping, Sequence, TextIO
 
+from .cache import write_json_atomic
 from .errors import ActorEnrichError, ConfigError, DataError
+from .misp_client import connect, quiet_pymisp
 
 EXIT_OK, EXIT_HUMAN, EXIT_USAGE, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 STATE_VERSION = 1
@@ -142,9 +141,9 @@ def run_command(args: argparse.Namespace) -> int:
     except ActorEnrichError as exc:
         print(f"misp-actor-enrich: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    with _quiet_pymisp():
+    with quiet_pymisp():
         try:
-            misp = _connect(url, key, ssl, args.timeout)
+            misp = connect(url, key, ssl, args.timeout)
             if state is None:
                 ids = _select(misp, selection, args.page_size)
                 state = {"version": STATE_VERSION, "url": url.rstrip("/"), "tag_scope": args.tag_scope,
@@ -195,7 +194,7 @@ def _run(misp: Any, state: dict[str, Any], state_path: Path, known: Any, setting
             # Kept across --resume, so the exit code speaks for the whole run, not only its last part.
             left_by_event[event_id] = [{"event_id": event_id, **a} for a in entry["attributes"] if a["needs_human"]]
         if not args.dry_run:
-            _write_json(state_path, state)
+            write_json_atomic(state_path, state)
         if network_errors >= MAX_CONSECUTIVE_NETWORK_ERRORS:
             stopped = f"stopped after {network_errors} connection failures in a row; --resume continues"
             break
@@ -251,14 +250,6 @@ def _connection(args: argparse.Namespace, site: Any) -> tuple[str, str, bool | s
     return url, key, ssl
 
 
-def _connect(url: str, key: str, ssl: bool | str, timeout: float) -> Any:
-    from pymisp import PyMISP
-
-    from . import __version__
-
-    return PyMISP(url, key, ssl=ssl, timeout=timeout, tool=f"misp-actor-enrich/{__version__}")
-
-
 def _select(misp: Any, selection: Selection, page_size: int) -> list[str]:
     """Every selected event id, page by page, before anything is written (our writes move timestamps)."""
     from .bulk import MispError, misp_errors
@@ -293,21 +284,6 @@ def _state_for(args: argparse.Namespace) -> tuple[Path, dict[str, Any] | None]:
     return path, state
 
 
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write atomically: a crash leaves the previous file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class _Redactor:
     def __init__(self) -> None:
         self.key: str | None = None
@@ -319,18 +295,6 @@ class _Redactor:
 def _short(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-@contextmanager
-def _quiet_pymisp() -> Iterator[None]:
-    # PyMISP logs every HTTP error itself; ours are summarised in the report instead.
-    logger = logging.getLogger("pymisp")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 class _Progress:
@@ -355,7 +319,7 @@ class _Progress:
 
 def _output(report: dict[str, Any], args: argparse.Namespace) -> None:
     if args.report:
-        _write_json(args.report, report)
+        write_json_atomic(args.report, report)
     if args.json:
         json.dump(report, sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")

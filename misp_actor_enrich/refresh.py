@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal, Mapping
+from typing import Any, Literal, Mapping
 
 from .cache import Cache, Generation, default_cache_dir, write_json_atomic
 from .errors import ActorEnrichError, ConfigError, DataError
 from .fetch import Limits, Progress, location_kind
+from .misp_client import quiet_pymisp
 from .galaxy import DEFAULT_GALAXIES, GalaxyInfo, clusters_from_document, galaxy_info, is_actor_galaxy
 from .site_config import SiteConfig
 from .sources import (ATTACK_TYPE, SOURCE_ATTACK, SOURCE_BUNDLED, SOURCE_GALAXY, SOURCE_INSTANCE,
@@ -181,23 +180,12 @@ def _instance(config: SiteConfig, in_use: InUse, limits: Limits) -> SourceResult
     ssl: bool | str = False if limits.verify is False else \
         str(config.misp.ca_bundle) if config.misp.ca_bundle else config.misp.verify_tls
     wanted = {galaxy_info(d).type for d in in_use.documents.values() if is_actor_galaxy(galaxy_info(d))}
-    with _quiet_pymisp():                            # PyMISP logs each HTTP error itself; ours go in the report
+    with quiet_pymisp():                            # PyMISP logs each HTTP error itself; ours go in the report
         try:
             misp = connect_instance(url, key, ssl, limits.timeout)
         except DataError as exc:
             return SourceResult(problems=(Problem(SOURCE_INSTANCE, "connect", str(exc)),))
         return from_instance(misp, url, wanted | set(DEFAULT_GALAXIES) | set(VOCABULARY_GALAXIES), in_use, key=key)
-
-
-@contextmanager
-def _quiet_pymisp() -> Iterator[None]:
-    logger = logging.getLogger("pymisp")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _fetch_attack(location: str, in_use: InUse, sources_meta: dict[str, Any], limits: Limits, force: bool,

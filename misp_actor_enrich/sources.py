@@ -25,6 +25,7 @@ import requests
 from .errors import ActorEnrichError, DataError
 from .fetch import Fetched, Limits, Progress, display, fetch, join
 from .galaxy import galaxy_info
+from .misp_client import connect
 
 SOURCE_GALAXY, SOURCE_ATTACK, SOURCE_INSTANCE = "misp-galaxy", "mitre-attack", "misp-instance"
 SOURCE_BUNDLED = "bundled"
@@ -309,12 +310,8 @@ def _dotted(version: str) -> tuple[int, ...]:
 
 def connect_instance(url: str, key: str, ssl: bool | str, timeout: float) -> Any:
     """A PyMISP client; errors never carry the key."""
-    from pymisp import PyMISP
-
-    from . import __version__
-
     try:
-        return PyMISP(url, key, ssl=ssl, timeout=timeout, tool=f"misp-actor-enrich/{__version__}")
+        return connect(url, key, ssl, timeout)
     except Exception as exc:  # PyMISP raises many kinds; the boundary reports them all the same way
         raise DataError(f"cannot reach MISP: {_redact(exc, key)}", field=display(url)) from None
 

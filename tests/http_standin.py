@@ -20,9 +20,11 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from loopback import LoopbackServer
 
 LAST_MODIFIED = "Wed, 01 May 2024 00:00:00 GMT"
 
@@ -63,29 +65,13 @@ class HttpStandIn:
         return [r.path for r in self.requests]
 
     def __enter__(self) -> "HttpStandIn":
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:
-                standin._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
+        self.loop = LoopbackServer(lambda request, method: self._handle(request))
+        self.url = self.loop.url
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.loop.close()
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]
@@ -158,4 +144,3 @@ class HttpStandIn:
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         request.wfile.write(body)
-

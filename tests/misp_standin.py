@@ -30,11 +30,13 @@ import threading
 import time
 import uuid as uuid_module
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Callable
 
 import pymisp
+
+from loopback import LoopbackServer
 
 KEY = "St4ndInTestKey0123456789abcdefghijklmnop"   # 40 characters, like a MISP auth key
 DESCRIBE_TYPES = json.loads((Path(pymisp.__file__).parent / "data" / "describeTypes.json").read_text())
@@ -115,31 +117,12 @@ class StandIn:
     # --- server -----------------------------------------------------------------------
 
     def __enter__(self) -> "StandIn":
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True   # else delayed ACKs add 40 ms to every keep-alive request
-
-            def do_GET(self) -> None:
-                standin._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                standin._handle(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self.thread.start()
+        self.loop = LoopbackServer(self._handle)
+        self.url = self.loop.url
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.loop.close()
 
     def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         length = int(request.headers.get("Content-Length") or 0)
