@@ -21,7 +21,7 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, Mapping, TextIO
 
 from .cache import write_json_atomic
 from .errors import ActorEnrichError, ConfigError, DataError
@@ -72,19 +72,6 @@ def add_parser(subparsers: Any) -> None:
     out.add_argument("--report", type=Path, metavar="FILE", help="also write the JSON report to FILE")
     out.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)")
     p.set_defaults(run=run_command)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``enrich-events`` alone (the subcommand's arguments only)."""
-    parser = argparse.ArgumentParser(prog="misp-actor-enrich")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["enrich-events", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        code: int = args.run(args)
-        return code
-    except ActorEnrichError as exc:
-        print(f"misp-actor-enrich: {exc}", file=sys.stderr)
-        return EXIT_USAGE
 
 
 # --- the run ---------------------------------------------------------------------------

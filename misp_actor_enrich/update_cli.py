@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from .errors import ActorEnrichError, DataError
 from .site_config import SiteConfig
@@ -53,15 +53,6 @@ def add_parser(subparsers: Any) -> None:
     st.add_argument("--cache-dir", type=Path, metavar="DIR", help="cache folder")
     st.add_argument("--json", action="store_true", help="print the JSON report on stdout")
     st.set_defaults(run=run_status)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``update`` or ``status`` alone (``cli.py`` registers both through ``add_parser``)."""
-    parser = argparse.ArgumentParser(prog="misp-actor-enrich")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.run(args)
-    return code
 
 
 def run_update(args: argparse.Namespace) -> int:

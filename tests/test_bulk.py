@@ -6,7 +6,6 @@ with MISP's documented shapes and keeps events in memory, so idempotency is real
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import socket
@@ -16,7 +15,7 @@ from typing import Any, Iterator
 import pytest
 from pymisp import MISPEvent
 
-from misp_actor_enrich import enrich_events_cli as cli
+from misp_actor_enrich import cli
 from misp_actor_enrich.bulk import enrich_event, plan_event
 from misp_actor_enrich.config import Settings
 from misp_actor_enrich.knowledge import Knowledge
@@ -49,7 +48,7 @@ class Run:
         self.misp, self.capsys, self.state = misp, capsys, tmp_path / "state.json"
 
     def __call__(self, *args: str, url: bool = True) -> tuple[int, str, str]:
-        argv = [*(["--url", self.misp.url] if url else []), "--state", str(self.state), *args]
+        argv = ["enrich-events", *(["--url", self.misp.url] if url else []), "--state", str(self.state), *args]
         code = cli.main(argv)
         out, err = self.capsys.readouterr()
         return code, out, err
@@ -313,12 +312,10 @@ def test_repeated_connection_failures_stop_the_run_for_resume(misp: StandIn, run
     assert code == 0 and report["events_seen"] == 7 and report["events_already_done"] == 0
 
 
-def test_the_subcommand_registers_on_a_parent_parser(misp: StandIn, capsys: pytest.CaptureFixture[str],
-                                                     tmp_path: Path) -> None:
+def test_the_subcommand_is_registered_on_the_main_command(misp: StandIn, capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
     misp.add_event("Reaper", [actor("Reaper")])
-    parser = argparse.ArgumentParser(prog="misp-actor-enrich")
-    cli.add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["enrich-events", "--url", misp.url, "--all", "--dry-run",
-                              "--state", str(tmp_path / "s.json")])
-    assert args.run(args) == 0 and misp.writes == []
+    code = cli.main(["enrich-events", "--url", misp.url, "--all", "--dry-run", "--state", str(tmp_path / "s.json")])
+    assert code == 0 and misp.writes == []
     assert "would tag the event" in capsys.readouterr().out
+

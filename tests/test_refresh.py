@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from misp_actor_enrich import update_cli
+from misp_actor_enrich import cli
 from misp_actor_enrich.cache import Cache, write_json_atomic
 from misp_actor_enrich.fetch import Limits
 from misp_actor_enrich.knowledge import Knowledge
@@ -224,23 +224,23 @@ cache:
   dir: {tmp_path / "cache"}
   stale_after_days: 30
 """)
-    assert update_cli.main(["update", "--config", str(config)]) == 0
+    assert cli.main(["update", "--config", str(config)]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("updated: now using generation ") and "threat-actor: 1 new: Kimsuky" in out
-    assert update_cli.main(["update", "--config", str(config)]) == 0
+    assert cli.main(["update", "--config", str(config)]) == 0
     assert capsys.readouterr()[0].startswith("up to date: generation ")
 
     server.set(TA, "status", code=503)
-    assert update_cli.main(["update", "--config", str(config), "--json"]) == 3
+    assert cli.main(["update", "--config", str(config), "--json"]) == 3
     report = json.loads(capsys.readouterr()[0])
     assert report["status"] == "failed" and "HTTP 503" in report["problems"][0]["text"]
 
-    assert update_cli.main(["status", "--config", str(config), "--json"]) == 0
+    assert cli.main(["status", "--config", str(config), "--json"]) == 0
     state = json.loads(capsys.readouterr()[0])
     assert state["in_use"] == "cache" and state["stale"] is False and state["warnings"] == []
     assert {g["galaxy"] for g in state["galaxies"]} == set(NAMES)
 
-    assert update_cli.main(["update", "--config", str(config), "--source", "ftp://example.org/x"]) == 2
+    assert cli.main(["update", "--config", str(config), "--source", "ftp://example.org/x"]) == 2
     assert "only https://, http://, file://" in capsys.readouterr()[1]
     out_all = capsys.readouterr()
     assert KEY not in out_all[0] + out_all[1]
@@ -257,7 +257,7 @@ def test_cli_status_warns_when_stale(tmp_path: Path, capsys: pytest.CaptureFixtu
     report = status(config)
     assert report.stale and report.age_days > 89 and "stale: last successful update 90 days ago" in report.warnings[0]
     path = write_config(tmp_path, f"cache:\n  dir: {tmp_path / 'cache'}\n  stale_after_days: 30\n")
-    assert update_cli.main(["status", "--config", str(path)]) == 1
+    assert cli.main(["status", "--config", str(path)]) == 1
     out = capsys.readouterr()[0]
     assert "warning: stale" in out and f"generation {current.id}" in out
 
@@ -289,12 +289,12 @@ sources:
 cache:
   dir: {tmp_path / "cache"}
 """)
-        code = update_cli.main(["update", "--config", str(config)])
-        json_code = update_cli.main(["update", "--config", str(config), "--json"])
+        code = cli.main(["update", "--config", str(config)])
+        json_code = cli.main(["update", "--config", str(config), "--json"])
     out, err = capsys.readouterr()
     assert code == json_code == 3
     assert "misp-instance: connect:" in out and KEY not in out + err
-    assert update_cli.main(["status", "--config", str(config), "--json"]) == 0   # bundled, freshly installed
+    assert cli.main(["status", "--config", str(config), "--json"]) == 0   # bundled, freshly installed
     out, err = capsys.readouterr()
     assert KEY not in out + err
 
