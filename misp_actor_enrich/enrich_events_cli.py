@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping, TextIO
 
 from .cache import write_json_atomic
-from .errors import ActorEnrichError, ConfigError, DataError
+from .errors import ActorEnrichError, ConfigError
 from .misp_client import connect, quiet_pymisp
 
 EXIT_OK, EXIT_HUMAN, EXIT_USAGE, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
@@ -122,10 +122,7 @@ def run_command(args: argparse.Namespace) -> int:
             if args.page_size < 1:
                 raise ConfigError("must be at least 1", field="--page-size")
         known = knowledge.current()
-    except DataError as exc:
-        print(f"misp-actor-enrich: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ActorEnrichError as exc:
+    except ActorEnrichError as exc:  # config, usage or galaxy data that cannot be loaded
         print(f"misp-actor-enrich: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     with quiet_pymisp():
