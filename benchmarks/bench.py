@@ -127,7 +127,7 @@ def ui_payload(value: str, config: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def default_config() -> dict[str, Any]:
-    from misp_actor_enrich.module import moduleconfig
+    from misp_actor_enrich.misp.module import moduleconfig
     return {key: None for key in moduleconfig}  # what MISP sends when no setting was ever saved
 
 
@@ -171,7 +171,8 @@ def clear_caches() -> list[str]:
     Uses internals when present (resolve's lru_cache, the rendered-answer cache, the
     per-actor targeting memo); returns the names of the caches it cleared.
     """
-    from misp_actor_enrich import knowledge, misp_output
+    from misp_actor_enrich.core import knowledge
+    from misp_actor_enrich.misp import results as misp_output
 
     cleared = []
     known = knowledge.current()
@@ -256,7 +257,7 @@ class Report:
 
 def bench_resolve(report: Report, queries: list[tuple[str, str]], rounds: int) -> float:
     import misp_actor_enrich
-    from misp_actor_enrich import knowledge
+    from misp_actor_enrich.core import knowledge
 
     log("building the knowledge (first knowledge.current())")
     t0 = time.perf_counter()
@@ -309,7 +310,7 @@ def bench_resolve(report: Report, queries: list[tuple[str, str]], rounds: int) -
 
 
 def bench_handler(report: Report, queries: list[tuple[str, str]], rounds: int, bulk_rounds: int) -> None:
-    from misp_actor_enrich import module
+    from misp_actor_enrich.misp import module
 
     names = [q for _, q in queries]
     configs = {"default config": default_config(), "aliases=1": aliases_config()}
@@ -380,9 +381,10 @@ def handler_stages(names: Sequence[str], rounds: int) -> dict[str, dict[str, flo
     import orjson
     from pymisp.abstract import pymisp_json_default
 
-    from misp_actor_enrich import knowledge, module
-    from misp_actor_enrich.answer import answer
-    from misp_actor_enrich.misp_output import results
+    from misp_actor_enrich.core import knowledge
+    from misp_actor_enrich.core.answer import answer
+    from misp_actor_enrich.misp import module
+    from misp_actor_enrich.misp.results import results
 
     known = knowledge.current()
     payloads = [ui_payload(q, default_config()) for q in names]
@@ -419,7 +421,7 @@ def handler_stages(names: Sequence[str], rounds: int) -> dict[str, dict[str, flo
 
 def profile_handler(queries: list[tuple[str, str]], rounds: int, top: int = 25) -> str:
     """cProfile dict_handler over the query set: cold (caches cleared outside the profile), then warm."""
-    from misp_actor_enrich import module
+    from misp_actor_enrich.misp import module
 
     payloads = [ui_payload(q, default_config()) for _, q in queries]
     out = io.StringIO()
@@ -446,7 +448,7 @@ def profile_handler(queries: list[tuple[str, str]], rounds: int, top: int = 25) 
 FRESH_SCRIPT = r'''
 import json, sys, time
 t0 = time.perf_counter()
-from misp_actor_enrich import module
+from misp_actor_enrich.misp import module
 t1 = time.perf_counter()
 payload = json.loads(sys.argv[1])
 answer = module.dict_handler(payload)
@@ -471,7 +473,7 @@ def bench_fresh(report: Report, runs: int) -> None:
         rows.append(row)
     med = {k: statistics.median(r[k] for r in rows) for k in ("import_s", "first_query_s", "process_wall_s")}
     report.section(f"3. fresh process: `python -c` imports the module, then handles one a_ui payload (median of {runs})")
-    report.row("import misp_actor_enrich.module", f"{med['import_s'] * 1e3:.0f} ms")
+    report.row("import misp_actor_enrich.misp.module", f"{med['import_s'] * 1e3:.0f} ms")
     report.check("first query (builds the knowledge)", med["first_query_s"], "{:.2f}", TARGETS["first_query_s"],
                  "<=", " s", info="runs: " + ", ".join(f"{r['first_query_s']:.2f}" for r in rows))
     report.row("whole process, wall (interpreter start included)", f"{med['process_wall_s']:.2f} s")
@@ -680,7 +682,7 @@ def server_cpu_clock(server: Server) -> Callable[[], float]:
 
 def bench_throughput(report: Report, queries: list[tuple[str, str]], requests: int, concurrency: int,
                      work: Path, modules_root: Path) -> None:
-    from misp_actor_enrich import module
+    from misp_actor_enrich.misp import module
 
     a_ui = json.loads(UI_PAYLOAD.read_text(encoding="utf-8"))
     root = work / "throughput_root"
@@ -764,7 +766,7 @@ def bench_pymispgalaxies(report: Report, queries: list[tuple[str, str]], rounds:
                          our_p50_us: float) -> None:
     from pymispgalaxies import Clusters  # type: ignore[attr-defined]
 
-    from misp_actor_enrich import knowledge
+    from misp_actor_enrich.core import knowledge
 
     log("pymispgalaxies: loading Clusters()")
     t0 = time.perf_counter()
@@ -837,7 +839,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sys.path.insert(0, str(REPO))  # run from a checkout even without the editable install
     from misp_actor_enrich import __version__
-    from misp_actor_enrich.cli import modules_root
+    from misp_actor_enrich.cli.main import modules_root
 
     queries = load_queries(args.queries)
     quick = args.quick

@@ -32,7 +32,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from misp_standin import KEY, StandIn  # noqa: E402
 
-from misp_actor_enrich import enrich_events_cli, knowledge  # noqa: E402
+from misp_actor_enrich.cli import enrich_events as enrich_events_cli  # noqa: E402
+from misp_actor_enrich.core import knowledge  # noqa: E402
 
 
 def names() -> list[str]:

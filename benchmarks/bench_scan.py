@@ -22,9 +22,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from misp_actor_enrich import knowledge as knowledge_module  # noqa: E402
-from misp_actor_enrich.knowledge import Knowledge  # noqa: E402
-from misp_actor_enrich.text_scan import TextScanner  # noqa: E402
+from misp_actor_enrich.core import knowledge as knowledge_module  # noqa: E402
+from misp_actor_enrich.core.knowledge import Knowledge  # noqa: E402
+from misp_actor_enrich.core.text_scan import TextScanner  # noqa: E402
 
 SIZES = (("10 KB", 10_000), ("100 KB", 100_000), ("1 MB", 1_000_000))
 

@@ -12,9 +12,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from misp_actor_enrich import knowledge as knowledge_module
-from misp_actor_enrich.knowledge import Knowledge
-from misp_actor_enrich.vocabulary import Vocabulary
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.core.vocabulary import Vocabulary
+from misp_actor_enrich.data import runtime
+from misp_actor_enrich.data.store import load_knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -60,21 +61,21 @@ def vocab() -> Vocabulary:
 @pytest.fixture(scope="session")
 def mini() -> Knowledge:
     """Knowledge over the hand-made galaxy in fixtures/galaxy."""
-    return Knowledge.from_directory(MINI_GALAXY, label="fixture")
+    return load_knowledge(MINI_GALAXY, label="fixture")
 
 
 @pytest.fixture(scope="session")
 def bundled() -> Knowledge:
     """Knowledge over the misp-galaxy data bundled with pymispgalaxies (the default)."""
-    return knowledge_module.current()
+    return runtime.current()
 
 
 @pytest.fixture
 def use_mini(mini: Knowledge) -> Iterator[Knowledge]:
     """Make the module answer from the mini galaxy for one test."""
-    knowledge_module.install(mini)
+    runtime.install(mini)
     yield mini
-    knowledge_module.install(None)
+    runtime.install(None)
 
 
 def load_payload(name: str) -> dict[str, Any]:

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pymisp
-
 from loopback import LoopbackServer
 
 KEY = "St4ndInTestKey0123456789abcdefghijklmnop"   # 40 characters, like a MISP auth key

@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from misp_actor_enrich.knowledge import Knowledge
-from misp_actor_enrich.models import Status, Tier
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.core.models import Status, Tier
 
 
 def _only(knowledge: Knowledge, query: str) -> tuple[str, Tier]:

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from misp_standin import KEY, StandIn
 from pymisp import MISPEvent
 
-from misp_actor_enrich import cli
-from misp_actor_enrich.bulk import enrich_event, plan_event
-from misp_actor_enrich.config import Settings
-from misp_actor_enrich.knowledge import Knowledge
-
-from misp_standin import KEY, StandIn
+from misp_actor_enrich.cli import main as cli
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.core.settings import Settings
+from misp_actor_enrich.misp.bulk import enrich_event, plan_event
 
 APT37 = 'misp-galaxy:threat-actor="APT37"'
 APT28 = 'misp-galaxy:threat-actor="APT28"'

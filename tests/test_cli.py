@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from misp_actor_enrich.cli import EXIT_OK, EXIT_UNRESOLVED, main, modules_root
+from misp_actor_enrich.cli.exit_codes import EXIT_OK, EXIT_UNRESOLVED
+from misp_actor_enrich.cli.main import main
+from misp_actor_enrich.misp.module import modules_root
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

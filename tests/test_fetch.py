@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
-from misp_actor_enrich.errors import ConfigError, DataError
-from misp_actor_enrich.fetch import Limits, display, fetch, join, location_kind
-
 from http_standin import HttpStandIn
+
+from misp_actor_enrich.core.errors import ConfigError, DataError
+from misp_actor_enrich.data.fetch import Limits, display, fetch, join, location_kind
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "update" / "misp-galaxy"
 FILE = "/clusters/threat-actor.json"

@@ -1,11 +1,18 @@
 """Reading cluster files as they really are: strings vs lists, repeats, empty names, bad entries."""
 
-from misp_actor_enrich.galaxy import attack_ids, cluster_from_entry, clusters_from_document, galaxy_info, skipped_entries
-from misp_actor_enrich.store import load_galaxies
-from misp_actor_enrich.galaxy import is_actor_galaxy
+import json
 
 from conftest import MINI_GALAXY, load_payload  # noqa: F401
-import json
+
+from misp_actor_enrich.core.galaxy import (
+    attack_ids,
+    cluster_from_entry,
+    clusters_from_document,
+    galaxy_info,
+    is_actor_galaxy,
+    skipped_entries,
+)
+from misp_actor_enrich.data.store import load_galaxies
 
 
 def _document(name: str) -> dict:

@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import pytest
 
-from misp_actor_enrich import module
-from misp_actor_enrich.knowledge import Knowledge
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.misp import module
 
 GOLDEN = Path(__file__).parent / "golden"
 INPUT_UUID = "9f2b7c1e-4d3a-4e8b-a6c5-2f1e0d9c8b7a"

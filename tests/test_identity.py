@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from misp_actor_enrich.knowledge import Knowledge
+from misp_actor_enrich.core.knowledge import Knowledge
 
 
 def _actor(knowledge: Knowledge, name: str):

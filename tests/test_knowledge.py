@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from misp_actor_enrich.errors import DataError
-from misp_actor_enrich.knowledge import Knowledge
-from misp_actor_enrich.runtime import Runtime
-
+from misp_actor_enrich.core.errors import DataError
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.data import runtime
+from misp_actor_enrich.data.runtime import Runtime
+from misp_actor_enrich.data.store import load_knowledge
 
 
 def test_concurrent_first_use_builds_once(monkeypatch: pytest.MonkeyPatch, mini: Knowledge) -> None:
@@ -21,7 +22,7 @@ def test_concurrent_first_use_builds_once(monkeypatch: pytest.MonkeyPatch, mini:
         time.sleep(0.05)  # widen the window in which a second builder could start
         return mini
 
-    monkeypatch.setattr(Knowledge, "bundled", staticmethod(counting))
+    monkeypatch.setattr(runtime, "bundled_knowledge", counting)
     fresh = Runtime()
     barrier = threading.Barrier(8)
     seen: list[Knowledge] = []
@@ -40,7 +41,7 @@ def test_concurrent_first_use_builds_once(monkeypatch: pytest.MonkeyPatch, mini:
 
 def test_a_folder_without_clusters_is_a_data_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DataError, match="no clusters folder"):
-        Knowledge.from_directory(tmp_path)
+        load_knowledge(tmp_path)
 
 
 def test_origin_says_which_data_is_used(mini: Knowledge, bundled: Knowledge) -> None:

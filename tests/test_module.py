@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-
-from misp_actor_enrich import module
-from misp_actor_enrich.config import MODULE_CONFIG
-
 from conftest import PAYLOADS, ROOT
 from misp_checks import check_misp_standard
+
+from misp_actor_enrich.core.settings import MODULE_CONFIG
+from misp_actor_enrich.misp import module
 
 INPUT_UUID = "9f2b7c1e-4d3a-4e8b-a6c5-2f1e0d9c8b7a"
 REQUEST_PAYLOADS = sorted(p.name for p in PAYLOADS.glob("*.json") if not p.name.startswith("response"))
@@ -213,12 +212,12 @@ def test_input_tags_in_any_shape_are_read(payload: Payload, shape: str) -> None:
 
 
 def test_an_unexpected_failure_is_reported_without_a_traceback(payload: Payload, monkeypatch: pytest.MonkeyPatch) -> None:
-    from misp_actor_enrich import knowledge
+    from misp_actor_enrich.data import runtime
 
     def broken() -> None:
         raise AttributeError("boom")
 
-    monkeypatch.setattr(knowledge, "current", broken)
+    monkeypatch.setattr(runtime, "current", broken)
     body = module.dict_handler(payload())
     assert body == {"error": "actor_enrich failed unexpectedly (AttributeError); see the misp-modules log"}
 
@@ -227,9 +226,9 @@ def test_importing_the_module_file_builds_nothing() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, misp_actor_enrich.module as m; from misp_actor_enrich import knowledge; "
+    code = ("import sys, misp_actor_enrich.misp.module as m; "
             "m.version(); m.introspection(); "
-            "assert 'misp_actor_enrich.runtime' not in sys.modules, 'data loading started'; "
+            "assert 'misp_actor_enrich.data.runtime' not in sys.modules, 'data loading started'; "
             "assert 'pymisp' not in sys.modules, 'pymisp imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from misp_actor_enrich import module
-
 from conftest import FIXTURES
 from misp_checks import check_misp_standard
+
+from misp_actor_enrich.misp import module
 
 Payload = Callable[..., dict[str, Any]]
 INPUT_UUID = "9f2b7c1e-4d3a-4e8b-a6c5-2f1e0d9c8b7a"

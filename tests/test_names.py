@@ -1,6 +1,11 @@
 import pytest
 
-from misp_actor_enrich.names import clean, normalise, qualifier_parts, strip_generic
+from misp_actor_enrich.core.names import (
+    clean,
+    normalise,
+    qualifier_parts,
+    strip_generic,
+)
 
 
 @pytest.mark.parametrize("spelling", ["APT37", "APT 37", "apt-37", "ＡＰＴ３７", "A\u200bPT 37", " apt_37. ", "Apt\u00a037"])

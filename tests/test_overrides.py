@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from misp_actor_enrich import module
-from misp_actor_enrich.errors import ConfigError
-from misp_actor_enrich.knowledge import Knowledge
-from misp_actor_enrich.models import Status
-from misp_actor_enrich.overrides import parse
-
 from conftest import MINI_GALAXY
+
+from misp_actor_enrich.core.errors import ConfigError
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.core.models import Status
+from misp_actor_enrich.data.overrides_file import parse
+from misp_actor_enrich.data.store import load_knowledge
+from misp_actor_enrich.misp import module
 
 OVERRIDES = """
 aliases:
@@ -35,7 +35,7 @@ targeting:
 
 
 def _knowledge(text: str = OVERRIDES, path: Path = Path("site/overrides.yaml")) -> Knowledge:
-    return Knowledge.from_directory(MINI_GALAXY, label="fixture", overrides=parse(text, path))
+    return load_knowledge(MINI_GALAXY, label="fixture", overrides=parse(text, path))
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +74,8 @@ def test_a_pin_resolves_an_ambiguous_name(site: Knowledge, mini: Knowledge) -> N
 def test_private_actors_answer_with_objects_but_no_tags(site: Knowledge, use_mini: Knowledge,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     assert _resolved(site, "Blue Heron") == "SITE-APT-1"
-    from misp_actor_enrich import knowledge as knowledge_module
-    knowledge_module.install(site)
+    from misp_actor_enrich.data import runtime
+    runtime.install(site)
     body = module.dict_handler({"event_id": "1", "attribute": {"type": "threat-actor", "value": "Blue Heron"}})
     results = body["results"]
     assert "Tag" not in results

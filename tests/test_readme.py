@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from misp_actor_enrich.config import MODULE_CONFIG
-
 from conftest import ROOT
+
+from misp_actor_enrich.core.settings import MODULE_CONFIG
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -13,17 +13,22 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
-from misp_actor_enrich import cli
-from misp_actor_enrich.cache import Cache, write_json_atomic
-from misp_actor_enrich.fetch import Limits
-from misp_actor_enrich.knowledge import Knowledge
-from misp_actor_enrich.models import Status
-from misp_actor_enrich.refresh import diff_documents, status, summary_lines, update
-from misp_actor_enrich.site_config import CacheSection, MispSection, SiteConfig, SourcesSection
-
 from http_standin import HttpStandIn
 from misp_standin import KEY, StandIn
+
+from misp_actor_enrich.cli import main as cli
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.core.models import Status
+from misp_actor_enrich.data.cache import Cache, write_json_atomic
+from misp_actor_enrich.data.fetch import Limits
+from misp_actor_enrich.data.refresh import diff_documents, status, summary_lines, update
+from misp_actor_enrich.data.site_config import (
+    CacheSection,
+    MispSection,
+    SiteConfig,
+    SourcesSection,
+)
+from misp_actor_enrich.data.store import load_knowledge
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MINI = FIXTURES / "galaxy"
@@ -51,7 +56,7 @@ def snapshot(config: SiteConfig) -> tuple[str, dict[str, bytes]]:
 def knowledge(config: SiteConfig) -> Knowledge:
     current = Cache(config.cache.dir or Path("/nonexistent")).current()
     assert current is not None
-    return Knowledge.from_directory(current.path)
+    return load_knowledge(current.path)
 
 
 @pytest.fixture
@@ -211,7 +216,7 @@ def write_config(tmp_path: Path, text: str) -> Path:
 
 def test_cli_update_status_and_exit_codes(tmp_path: Path, server: HttpStandIn, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("misp_actor_enrich.refresh.bundled_data_dir", lambda: MINI)
+    monkeypatch.setattr("misp_actor_enrich.data.refresh.bundled_data_dir", lambda: MINI)
     monkeypatch.setenv("MISP_KEY", KEY)
     monkeypatch.delenv("MISP_URL", raising=False)
     config = write_config(tmp_path, f"""
@@ -264,7 +269,7 @@ def test_cli_status_warns_when_stale(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_cli_status_on_bundled_data_is_honest_about_age(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("misp_actor_enrich.refresh.bundled_data_dir", lambda: MINI)
+    monkeypatch.setattr("misp_actor_enrich.data.refresh.bundled_data_dir", lambda: MINI)
     report = status(site(tmp_path / "empty"))
     assert report.in_use == "bundled" and report.generation is None
     assert "the data is as old as that package release" in report.notes[0]
@@ -272,7 +277,7 @@ def test_cli_status_on_bundled_data_is_honest_about_age(tmp_path: Path, capsys: 
 
 def test_cli_never_prints_the_api_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("misp_actor_enrich.refresh.bundled_data_dir", lambda: MINI)
+    monkeypatch.setattr("misp_actor_enrich.data.refresh.bundled_data_dir", lambda: MINI)
     for name in ("MISP_KEY", "MISP_API_KEY", "MISP_URL"):
         monkeypatch.delenv(name, raising=False)
     with StandIn() as misp:

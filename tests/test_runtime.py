@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from misp_actor_enrich import module, runtime
-from misp_actor_enrich.cache import Cache
-from misp_actor_enrich.models import Status
-from misp_actor_enrich.runtime import Runtime
-
 from conftest import MINI_GALAXY
+
+from misp_actor_enrich.core.models import Status
+from misp_actor_enrich.data import runtime
+from misp_actor_enrich.data.cache import Cache
+from misp_actor_enrich.data.runtime import Runtime
+from misp_actor_enrich.misp import module
 
 NEW_NAME = "Brand New Vendor Name"
 
@@ -111,23 +111,30 @@ def test_answers_switch_once_while_many_threads_query(env: dict[str, str], monke
     monkeypatch.setattr(runtime, "RUNTIME", rt)
     request = payload(value=NEW_NAME)
     stop = threading.Event()
+    # Each worker keeps its answers run-length encoded: [old, new] means it switched exactly once.
     seen: dict[int, list[bool]] = {}
+    counts: dict[int, int] = {}
     errors: list[Any] = []
 
     def query(worker: int) -> None:
         answers = seen.setdefault(worker, [])
-        while not stop.is_set() or len(answers) < 5:
+        counts[worker] = 0
+        while not stop.is_set() or counts[worker] < 5:
             body = module.dict_handler(request)
             if "error" in body:
                 errors.append(body)
-            answers.append(bool(body["results"]))
-            if len(answers) > 2000:
-                break
+            answer = bool(body["results"])
+            if not answers or answers[-1] != answer:
+                answers.append(answer)
+            counts[worker] += 1
+            # Pause like a real server between requests: eight threads spinning on the GIL
+            # would starve the main thread's file writes (convoy effect) for tens of seconds.
+            time.sleep(0.0005)
 
     threads = [threading.Thread(target=query, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
-    while sum(len(a) for a in seen.values()) < 40:
+    while sum(counts.values()) < 40:
         threading.Event().wait(0.01)
     _generation(cache, extra_synonym=NEW_NAME)
     deadline = time.monotonic() + 30

@@ -11,7 +11,6 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-
 from conftest import PAYLOADS
 from misp_checks import check_misp_standard
 

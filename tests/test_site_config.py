@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from misp_actor_enrich.config import Settings
-from misp_actor_enrich.errors import ConfigError
-from misp_actor_enrich.site_config import SiteConfig, default_path, load
+from misp_actor_enrich.core.errors import ConfigError
+from misp_actor_enrich.core.settings import Settings
+from misp_actor_enrich.data.site_config import SiteConfig, default_path, load
 
 FULL = """\
 misp:

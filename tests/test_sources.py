@@ -13,12 +13,19 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
-from misp_actor_enrich.errors import DataError
-from misp_actor_enrich.sources import (InUse, attack_groups, check_cluster_document, check_definition,
-                                       connect_instance, document_from_views, from_instance, merge_attack)
-
 from misp_standin import KEY, StandIn
+
+from misp_actor_enrich.core.errors import DataError
+from misp_actor_enrich.data.sources import (
+    InUse,
+    attack_groups,
+    check_cluster_document,
+    check_definition,
+    connect_instance,
+    document_from_views,
+    from_instance,
+    merge_attack,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 UPDATE = FIXTURES / "update"

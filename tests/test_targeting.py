@@ -6,14 +6,17 @@ from typing import Iterator
 
 import pytest
 
-from misp_actor_enrich.models import Cluster, Source, Targeting, TargetItem
-from misp_actor_enrich.targeting import Coverage, coverage, read_description, targeting_for
-from misp_actor_enrich.galaxy import clusters_from_document
-from misp_actor_enrich.knowledge import Knowledge
-from misp_actor_enrich.store import bundled_data_dir, read_json
-from misp_actor_enrich.vocabulary import Vocabulary
-
-
+from misp_actor_enrich.core.galaxy import clusters_from_document
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.core.models import Cluster, Source, Targeting, TargetItem
+from misp_actor_enrich.core.targeting import (
+    Coverage,
+    coverage,
+    read_description,
+    targeting_for,
+)
+from misp_actor_enrich.core.vocabulary import Vocabulary
+from misp_actor_enrich.data.store import bundled_data_dir, read_json
 
 UNDERSCORE_KEYS = {"observed_countries", "observed_motivations", "target_categories"}   # tidal spells them so
 

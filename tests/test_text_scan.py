@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from misp_actor_enrich.knowledge import Knowledge
-from misp_actor_enrich.models import Status
-from misp_actor_enrich.text_scan import TextScan, TextScanner, snippet
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.core.models import Status
+from misp_actor_enrich.core.text_scan import TextScan, TextScanner, snippet
 
 TEXTS = Path(__file__).resolve().parent.parent / "fixtures" / "texts"
 QUIET = sorted(TEXTS.glob("quiet_*.txt"))

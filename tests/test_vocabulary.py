@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from misp_actor_enrich.knowledge import Knowledge
-from misp_actor_enrich.vocabulary import Kind, Vocabulary
-
 from conftest import load_vocab_fixture
+
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.core.vocabulary import Kind, Vocabulary
 
 
 @pytest.fixture(scope="module")

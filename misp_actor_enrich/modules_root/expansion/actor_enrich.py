@@ -5,7 +5,7 @@ implementation with an absolute import; if misp-actor-enrich is not installed in
 misp-modules' environment the ImportError makes misp-modules skip it with a warning.
 """
 
-from misp_actor_enrich.module import (  # noqa: F401
+from misp_actor_enrich.misp.module import (  # noqa: F401
     dict_handler,
     handler,
     introspection,

@@ -1,0 +1,340 @@
+"""``misp-actor-enrich enrich-events``: enrich the threat-actor attributes of MISP events through PyMISP.
+
+The edge around ``bulk``: credentials (flags, then ``MISP_URL``/``MISP_KEY``, then the
+site config file), event selection through ``events/restSearch`` in pages, a state
+file written atomically after every event so an interrupted run resumes where it
+stopped, a progress bar, a summary, a JSON report, and exit codes:
+
+0 every selected event is enriched and no name is left for a human;
+1 done, but some names were ambiguous, near misses or unknown (see the report);
+2 usage or configuration error; 3 some events failed (network/API; ``--resume`` retries them);
+4 MISP could not be reached at all (URL, TLS, key).
+
+The API key never appears in output, reports, state files or error messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Mapping, TextIO
+
+from ..core.errors import ActorEnrichError, ConfigError
+from ..data.cache import write_json_atomic
+from ..data.misp_api import connect, quiet_pymisp
+
+EXIT_OK, EXIT_HUMAN, EXIT_USAGE, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+STATE_VERSION = 1
+MAX_CONSECUTIVE_NETWORK_ERRORS = 5   # then MISP is down: stop and leave the rest for --resume
+
+
+def default_state_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
+    return Path(base) / "misp-actor-enrich" / "enrich-events.json"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``enrich-events`` on a ``parser.add_subparsers()`` object."""
+    p = subparsers.add_parser(
+        "enrich-events", help="enrich threat-actor attributes of MISP events through the MISP API",
+        description="Resolve each event's threat-actor attributes and attach the actor's galaxy clusters, "
+                    "intrusion-set and victim objects. Idempotent: a second run changes nothing.")
+    conn = p.add_argument_group("MISP connection (flags, else MISP_URL / MISP_KEY, else the config file)")
+    conn.add_argument("--url", help="MISP base URL")
+    conn.add_argument("--key", help="API key (prefer MISP_KEY in the environment: flags show in ps)")
+    conn.add_argument("--insecure", action="store_true", help="do not verify the TLS certificate")
+    conn.add_argument("--ca-bundle", type=Path, metavar="FILE", help="CA bundle to verify MISP's certificate")
+    conn.add_argument("--config", type=Path, metavar="FILE", help="YAML config (default: $XDG_CONFIG_HOME/"
+                      "misp-actor-enrich/config.yaml when present)")
+    conn.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-request timeout (default 60)")
+    sel = p.add_argument_group("which events (combined with AND; one is required)")
+    sel.add_argument("--event", action="append", default=[], metavar="ID", help="event id or uuid (repeatable)")
+    sel.add_argument("--since", metavar="DATE", help="event date from (YYYY-MM-DD or 7d)")
+    sel.add_argument("--until", metavar="DATE", help="event date until (YYYY-MM-DD)")
+    sel.add_argument("--changed-since", metavar="WHEN", help="last edited after (timestamp or 7d, 24h)")
+    sel.add_argument("--tag", action="append", default=[], metavar="TAG", help="events with this tag (repeatable)")
+    sel.add_argument("--all", action="store_true", help="every event with a threat-actor attribute")
+    sel.add_argument("--page-size", type=int, default=100, metavar="N", help="events per search page (default 100)")
+    run = p.add_argument_group("what to do")
+    run.add_argument("--tag-scope", choices=("global", "local"), default="global",
+                     help="attach galaxy tags globally (shared) or locally (this instance only)")
+    run.add_argument("--dry-run", action="store_true", help="show exactly what would change; write nothing")
+    run.add_argument("--state", type=Path, metavar="FILE", help=f"progress file (default {default_state_path()})")
+    run.add_argument("--resume", nargs="?", const=True, default=None, metavar="STATE",
+                     help="continue the run recorded in STATE (default: the --state file)")
+    out = p.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print the JSON report on stdout instead of text")
+    out.add_argument("--report", type=Path, metavar="FILE", help="also write the JSON report to FILE")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar (it only shows on a terminal)")
+    p.set_defaults(run=run_command)
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    events: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    changed_since: str | None = None
+    tags: tuple[str, ...] = ()
+    all: bool = False
+
+    def search_filters(self) -> dict[str, Any]:
+        filters: dict[str, Any] = {"type_attribute": "threat-actor"}
+        if self.events:
+            filters["eventid"] = list(self.events)
+        if self.since:
+            filters["date_from"] = self.since
+        if self.until:
+            filters["date_to"] = self.until
+        if self.changed_since:
+            filters["timestamp"] = self.changed_since
+        if self.tags:
+            filters["tags"] = list(self.tags)
+        return filters
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from ..data import runtime, site_config
+
+    redact = _Redactor()
+    try:
+        state_path, state = _state_for(args)
+        site = site_config.load(args.config)
+        for warning in site.warnings:
+            print(f"misp-actor-enrich: warning: {warning}", file=sys.stderr)
+        url, key, ssl = _connection(args, site)
+        redact.key = key
+        if state is not None and state["url"] != url.rstrip("/"):
+            raise ConfigError(f"was written for {state['url']}, not {url}", field=str(state_path))
+        if state is None:
+            selection = Selection(tuple(args.event), args.since, args.until, args.changed_since,
+                                  tuple(args.tag), args.all)
+            if selection == Selection():
+                raise ConfigError("choose events: --event, --since/--until, --changed-since, --tag or --all")
+            if args.page_size < 1:
+                raise ConfigError("must be at least 1", field="--page-size")
+        known = runtime.current()
+    except ActorEnrichError as exc:  # config, usage or galaxy data that cannot be loaded
+        print(f"misp-actor-enrich: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    with quiet_pymisp():
+        try:
+            misp = connect(url, key, ssl, args.timeout)
+            if state is None:
+                ids = _select(misp, selection, args.page_size)
+                state = {"version": STATE_VERSION, "url": url.rstrip("/"), "tag_scope": args.tag_scope,
+                         "selection": asdict(selection), "events": ids, "done": [], "failed": {}}
+        except Exception as exc:  # any failure here means we never got to talk to MISP
+            print(f"misp-actor-enrich: could not reach MISP at {url}: {redact(_short(exc))}", file=sys.stderr)
+            return EXIT_UNREACHABLE
+        report = _run(misp, state, state_path, known, site.module, args, redact)
+    _output(report, args)
+    return int(report["exit_code"])
+
+
+def _run(misp: Any, state: dict[str, Any], state_path: Path, known: Any, settings: Any,
+         args: argparse.Namespace, redact: "_Redactor") -> dict[str, Any]:
+    import requests
+    from pymisp.exceptions import PyMISPError
+
+    from ..misp.bulk import MispError, apply_plan, fetch_event, plan_event
+
+    done: list[str] = state["done"]
+    left_by_event: dict[str, list[dict[str, Any]]] = state.setdefault("left_for_human", {})
+    failed: dict[str, str] = state["failed"]
+    pending = [e for e in state["events"] if e not in set(done)]
+    events: list[dict[str, Any]] = []
+    writes = 0
+    stopped = ""
+    network_errors = 0
+    progress = _Progress(sys.stderr, len(pending), enabled=not args.no_progress and not args.json)
+    for n, event_id in enumerate(pending):
+        progress.show(n, event_id)
+        try:
+            event = fetch_event(misp, event_id)
+            plan = plan_event(event, known, settings, state["tag_scope"])
+            if not args.dry_run:
+                writes += apply_plan(misp, plan)
+        except (MispError, PyMISPError, requests.RequestException, ValueError, KeyError) as exc:
+            failed[event_id] = redact(_short(exc))
+            events.append({"event_id": event_id, "status": "failed", "error": failed[event_id]})
+            network_errors = network_errors + 1 if isinstance(exc, requests.ConnectionError) else 0
+        else:
+            network_errors = 0
+            if not args.dry_run:
+                done.append(event_id)
+                failed.pop(event_id, None)
+            entry = _event_entry(plan)
+            events.append({**entry, "status": ("planned" if args.dry_run else "changed")
+                           if plan.changes else "unchanged"})
+            # Kept across --resume, so the exit code speaks for the whole run, not only its last part.
+            left_by_event[event_id] = [{"event_id": event_id, **a} for a in entry["attributes"] if a["needs_human"]]
+        if not args.dry_run:
+            write_json_atomic(state_path, state)
+        if network_errors >= MAX_CONSECUTIVE_NETWORK_ERRORS:
+            stopped = f"stopped after {network_errors} connection failures in a row; --resume continues"
+            break
+    progress.close()
+    attributes = [a for e in events for a in e.get("attributes", ())]
+    left = [a for entries in left_by_event.values() for a in entries]
+    failures = [{"event_id": e["event_id"], "error": e["error"]} for e in events if e["status"] == "failed"]
+    code = EXIT_FAILED if failures or stopped else EXIT_HUMAN if left else EXIT_OK
+    return {
+        "dry_run": bool(args.dry_run), "tag_scope": state["tag_scope"], "selection": state["selection"],
+        "events_selected": len(state["events"]), "events_already_done": len(state["events"]) - len(pending),
+        "events_seen": len(events), "events_changed": sum(1 for e in events if e["status"] in ("changed", "planned")),
+        "events_failed": len(failures), "attributes_seen": len(attributes),
+        "actors_resolved": sum(1 for a in attributes if a["tagged"]), "left_for_human": left,
+        "changes": sum(len(e.get("changes", ())) for e in events), "writes": writes, "errors": failures,
+        "stopped": stopped, "state_file": None if args.dry_run else str(state_path), "events": events,
+        "exit_code": code,
+    }
+
+
+def _event_entry(plan: Any) -> dict[str, Any]:
+    return {"event_id": plan.event_id, "event_uuid": plan.event_uuid, "info": plan.info,
+            "attributes": [{**a.as_dict(), "needs_human": a.needs_human} for a in plan.attributes],
+            "changes": [{"kind": c.kind, "summary": c.summary} for c in plan.changes]}
+
+
+# --- pieces ----------------------------------------------------------------------------
+
+
+def _connection(args: argparse.Namespace, site: Any) -> tuple[str, str, bool | str]:
+    env = os.environ
+    url = args.url or env.get("MISP_URL") or site.misp.url
+    key = args.key or env.get("MISP_KEY") or env.get("MISP_API_KEY") or site.misp.key
+    if not url:
+        raise ConfigError("no MISP URL: use --url, MISP_URL or misp.url in the config file")
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError("expected an http:// or https:// URL", field="--url")
+    if not key:
+        raise ConfigError("no API key: set MISP_KEY (or --key, or misp.key in the config file)")
+    if args.insecure and args.ca_bundle:
+        raise ConfigError("--insecure and --ca-bundle contradict each other")
+    ssl: bool | str = True
+    if args.insecure:
+        ssl = False
+    elif args.ca_bundle:
+        if not args.ca_bundle.is_file():
+            raise ConfigError(f"no such file: {args.ca_bundle}", field="--ca-bundle")
+        ssl = str(args.ca_bundle)
+    elif site.misp.ca_bundle:
+        ssl = str(site.misp.ca_bundle)
+    elif not site.misp.verify_tls:
+        ssl = False
+    return url, key, ssl
+
+
+def _select(misp: Any, selection: Selection, page_size: int) -> list[str]:
+    """Every selected event id, page by page, before anything is written (our writes move timestamps)."""
+    from ..misp.bulk import MispError, misp_errors
+
+    ids: dict[str, None] = {}
+    page = 1
+    while True:
+        rows = misp.search(controller="events", metadata=True, limit=page_size, page=page,
+                           **selection.search_filters())
+        if isinstance(rows, Mapping):
+            raise MispError(f"the event search failed: {misp_errors(rows.get('errors', rows))}")
+        for row in rows:
+            ids.setdefault(str(row.get("Event", row)["id"]), None)
+        if len(rows) < page_size:
+            return list(ids)
+        page += 1
+
+
+def _state_for(args: argparse.Namespace) -> tuple[Path, dict[str, Any] | None]:
+    if args.resume is None:
+        return (args.state or default_state_path()), None
+    if any((args.event, args.since, args.until, args.changed_since, args.tag, args.all)):
+        raise ConfigError("--resume continues a recorded selection; drop the event filters")
+    path = Path(args.state or default_state_path()) if args.resume is True else Path(args.resume)
+    try:
+        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the state file: {exc}", field=str(path)) from None
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION or \
+            not {"url", "tag_scope", "selection", "events", "done", "failed"} <= set(state):
+        raise ConfigError("not an enrich-events state file", field=str(path))
+    return path, state
+
+
+class _Redactor:
+    def __init__(self) -> None:
+        self.key: str | None = None
+
+    def __call__(self, text: str) -> str:
+        return text.replace(self.key, "***") if self.key else text
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+class _Progress:
+    """A one-line bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, stream: TextIO, total: int, *, enabled: bool) -> None:
+        self.stream, self.total = stream, total
+        self.enabled = enabled and total > 0 and stream.isatty()
+
+    def show(self, n: int, label: str) -> None:
+        if self.enabled:
+            width = 30
+            filled = width * n // self.total
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {n}/{self.total} events  event {label[:36]:<36}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _output(report: dict[str, Any], args: argparse.Namespace) -> None:
+    if args.report:
+        write_json_atomic(args.report, report)
+    if args.json:
+        json.dump(report, sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        _print_events(report, sys.stdout)
+    _print_summary(report, sys.stderr)
+
+
+def _print_events(report: Mapping[str, Any], out: TextIO) -> None:
+    verb = "would " if report["dry_run"] else ""
+    for event in report["events"]:
+        lines = [f"  {verb}{c['summary']}" for c in event.get("changes", ())]
+        lines += [f"  left for a human: {a['value']!r} is {a['status']}"
+                  + (f" ({', '.join(a['actors'])})" if a["actors"] else "") + f": {a['reason']}"
+                  for a in event.get("attributes", ()) if a["needs_human"]]
+        if event["status"] == "failed":
+            lines.append(f"  failed: {event['error']}")
+        if lines:
+            title = f" {event['info']!r}" if event.get("info") else ""
+            out.write(f"event {event['event_id']}{title}\n" + "\n".join(lines) + "\n")
+
+
+def _print_summary(report: Mapping[str, Any], out: TextIO) -> None:
+    done = f", {report['events_already_done']} already done earlier" if report["events_already_done"] else ""
+    mode = f"{report['changes']} changes planned, nothing written (dry run)" if report["dry_run"] \
+        else f"{report['writes']} writes"
+    out.write(f"{report['events_seen']} events seen{done}: {report['events_changed']} "
+              f"{'to change' if report['dry_run'] else 'changed'} ({mode}), {report['events_failed']} failed; "
+              f"{report['attributes_seen']} threat-actor attributes: {report['actors_resolved']} resolved, "
+              f"{len(report['left_for_human'])} left for a human.\n")
+    if report["stopped"]:
+        out.write(f"{report['stopped']}\n")
+    if report["events_failed"] and report["state_file"]:
+        out.write(f"resume with: misp-actor-enrich enrich-events --resume {report['state_file']}\n")

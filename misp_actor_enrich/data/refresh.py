@@ -1,0 +1,454 @@
+"""The update: fetch every configured source, validate, stage, prove it loads, then commit.
+
+All or nothing: the sources are fetched and checked first; if any file fails, nothing
+is written and ``current`` keeps pointing at the last good generation. Otherwise the
+composed files are written into a staging folder, ``store.load_knowledge`` must
+build from it, and only then ``Cache.commit`` swaps it in. When every file comes out
+byte-identical to the generation in use (304s, same content), no generation is made.
+
+Composition order per galaxy file: the data in use, then misp-galaxy, then the MISP
+instance (which replaces a galaxy type wholesale, so every tag exists there), then
+ATT&CK merged into ``mitre-intrusion-set`` (new groups only when that file is not the
+instance's).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from ..core.errors import ActorEnrichError, ConfigError, DataError
+from ..core.galaxy import (
+    DEFAULT_GALAXIES,
+    GalaxyInfo,
+    clusters_from_document,
+    galaxy_info,
+    is_actor_galaxy,
+)
+from .cache import Cache, Generation, default_cache_dir, write_json_atomic
+from .fetch import Limits, Progress, location_kind
+from .misp_api import quiet_pymisp
+from .site_config import SiteConfig
+from .sources import (
+    ATTACK_TYPE,
+    SOURCE_ATTACK,
+    SOURCE_BUNDLED,
+    SOURCE_GALAXY,
+    SOURCE_INSTANCE,
+    VOCABULARY_GALAXIES,
+    FileUpdate,
+    InUse,
+    Problem,
+    SourceResult,
+    connect_instance,
+    fetch_attack,
+    from_instance,
+    from_misp_galaxy,
+    merge_attack,
+)
+from .store import (
+    bundled_data_dir,
+    bundled_version,
+    load_galaxies,
+    load_knowledge,
+    read_json,
+)
+
+ATTACK_EXTRACT = "attack/intrusion-sets.json"
+LAST_CHECK = "last-check.json"
+EXAMPLES = 5
+_DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class GalaxyChanges:
+    """What changed in one galaxy, compared by cluster uuid."""
+
+    galaxy: str
+    new: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+    new_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    file: str
+    source: str
+    url: str
+    status: Literal["updated", "not-modified"]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReport:
+    status: Literal["updated", "up-to-date", "failed"]
+    generation: str | None                           # in use after the run (None: bundled data)
+    previous: str | None
+    files: tuple[FileOutcome, ...] = ()
+    changes: tuple[GalaxyChanges, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["problems"] = [{**asdict(p), "text": str(p)} for p in self.problems]
+        return out
+
+
+def limits_from(config: SiteConfig, *, insecure: bool = False) -> Limits:
+    s = config.sources
+    return Limits(timeout=s.timeout, max_bytes=s.max_bytes, retries=s.retries, verify=not insecure)
+
+
+def cache_for(config: SiteConfig) -> Cache:
+    return Cache(config.cache.dir or default_cache_dir())
+
+
+def classify(location: str) -> tuple[str, str]:
+    """``--source``: the word ``misp-instance``, a STIX bundle (``*.json``) or a misp-galaxy base."""
+    if location == SOURCE_INSTANCE:
+        return SOURCE_INSTANCE, ""
+    location_kind(location)                          # refuses other schemes
+    return (SOURCE_ATTACK if location.lower().split("?")[0].endswith(".json") else SOURCE_GALAXY), location
+
+
+def update(config: SiteConfig, *, only: str | None = None, force: bool = False, progress: Progress | None = None,
+           limits: Limits | None = None, fallback: Path | None = None) -> UpdateReport:
+    """Run one update; ``fallback`` is the data to start from when the cache is empty (default: bundled)."""
+    limits = limits or limits_from(config)
+    plan = [classify(only)] if only else _configured(config)
+    if not plan:
+        raise ConfigError("no source configured: set sources.misp_galaxy, sources.mitre_attack or "
+                          "sources.misp_instance, or pass --source")
+    cache = cache_for(config)
+    in_use = load_in_use(cache, config.sources.galaxies, fallback)
+    previous = in_use.generation
+    names = list(config.sources.galaxies or sorted(in_use.documents))
+    docs: dict[str, Mapping[str, Any]] = dict(in_use.documents)
+    defs: dict[str, Mapping[str, Any]] = dict(in_use.definitions)
+    entries = {rel: dict(in_use.entry(rel) or {"source": SOURCE_BUNDLED, "url": in_use.label})
+               for name in docs for rel in (f"clusters/{name}.json", f"galaxies/{name}.json")}
+    sources_meta: dict[str, Any] = dict(in_use.manifest.get("sources") or {})
+    outcomes: list[FileOutcome] = []
+    problems: list[Problem] = []
+    notes: list[str] = []
+    now = time.time()
+
+    def apply(files: tuple[FileUpdate, ...]) -> None:
+        for f in files:
+            state: Literal["updated", "not-modified"] = "not-modified" if f.document is None else "updated"
+            outcomes.append(FileOutcome(f.relpath, f.source, f.url, state))
+            if f.document is None:
+                continue
+            name = Path(f.relpath).stem
+            (docs if f.relpath.startswith("clusters/") else defs)[name] = f.document
+            entries[f.relpath] = {"source": f.source, "url": f.url, "etag": f.etag,
+                                  "last_modified": f.last_modified, "fetched": now}
+
+    # With the instance configured, its galaxies stay its own: upstream files would bring tags it may lack.
+    upstream = [n for n in names if not (config.sources.misp_instance
+                                         and in_use.source_of(f"clusters/{n}.json") == SOURCE_INSTANCE)]
+    attack_at = None
+    for kind, location in plan:
+        if kind == SOURCE_GALAXY:
+            result = from_misp_galaxy(location, upstream, in_use, limits, force=force, progress=progress)
+        elif kind == SOURCE_INSTANCE:
+            result = _instance(config, in_use, limits)
+        else:
+            attack_at = location
+            continue
+        apply(result.files)
+        problems.extend(result.problems)
+        notes.extend(result.notes)
+    extract: Mapping[str, Any] | None = None
+    try:
+        if attack_at is not None:
+            extract = _fetch_attack(attack_at, in_use, sources_meta, limits, force, progress, now)
+        elif config.sources.mitre_attack and (in_use.root / ATTACK_EXTRACT).is_file():
+            extract = read_json(in_use.root / ATTACK_EXTRACT)   # not fetched this run: keep its groups merged
+        if extract is not None:
+            notes.extend(_merge_attack(extract, docs, entries))
+    except ActorEnrichError as exc:
+        problems.append(Problem(SOURCE_ATTACK, "enterprise-attack", str(exc)))
+    if extract is None:
+        sources_meta.pop(SOURCE_ATTACK, None)
+    if problems:
+        return UpdateReport("failed", previous, previous, tuple(outcomes), (), tuple(problems), tuple(notes))
+    try:
+        generation, changed = _stage_and_commit(cache, in_use, docs, defs, entries, sources_meta, extract, now)
+    except DataError as exc:
+        return UpdateReport("failed", previous, previous, tuple(outcomes), (), (Problem("staging", str(cache.root),
+                                                                                        str(exc)),), tuple(notes))
+    _write_last_check(cache, generation.id if generation else previous, now)
+    if not changed:
+        return UpdateReport("up-to-date", previous, previous, tuple(outcomes), (), (), tuple(notes))
+    changes = tuple(c for name in sorted(docs) if (c := diff_documents(in_use.documents.get(name), docs[name])))
+    return UpdateReport("updated", generation.id if generation else None, previous, tuple(outcomes), changes, (),
+                        tuple(notes))
+
+
+def _configured(config: SiteConfig) -> list[tuple[str, str]]:
+    s = config.sources
+    plan = [(SOURCE_GALAXY, s.misp_galaxy)] if s.misp_galaxy else []
+    plan += [(SOURCE_INSTANCE, "")] if s.misp_instance else []
+    plan += [(SOURCE_ATTACK, s.mitre_attack)] if s.mitre_attack else []
+    return plan
+
+
+def _instance(config: SiteConfig, in_use: InUse, limits: Limits) -> SourceResult:
+    url, key = config.misp.url, config.misp.key
+    if not url or not key:
+        raise ConfigError("the misp-instance source needs misp.url and an API key (misp.key or MISP_KEY)")
+    ssl: bool | str = False if limits.verify is False else \
+        str(config.misp.ca_bundle) if config.misp.ca_bundle else config.misp.verify_tls
+    wanted = {galaxy_info(d).type for d in in_use.documents.values() if is_actor_galaxy(galaxy_info(d))}
+    with quiet_pymisp():                            # PyMISP logs each HTTP error itself; ours go in the report
+        try:
+            misp = connect_instance(url, key, ssl, limits.timeout)
+        except DataError as exc:
+            return SourceResult(problems=(Problem(SOURCE_INSTANCE, "connect", str(exc)),))
+        return from_instance(misp, url, wanted | set(DEFAULT_GALAXIES) | set(VOCABULARY_GALAXIES), in_use, key=key)
+
+
+def _fetch_attack(location: str, in_use: InUse, sources_meta: dict[str, Any], limits: Limits, force: bool,
+                  progress: Progress | None, now: float) -> Mapping[str, Any]:
+    """ATT&CK's groups (``{"version", "values"}``), reusing the recorded ones on HTTP 304."""
+    previous = sources_meta.get(SOURCE_ATTACK) or {}
+    extract_path = in_use.root / ATTACK_EXTRACT
+    if not extract_path.is_file():                  # nothing to fall back on: ask for the body
+        previous = {k: v for k, v in previous.items() if k not in ("etag", "last_modified")}
+    groups = fetch_attack(location, previous, limits, force=force, progress=progress)
+    if groups is None:
+        sources_meta[SOURCE_ATTACK] = {**previous, "checked": now}
+        extract: Mapping[str, Any] = read_json(extract_path)
+        return extract
+    sources_meta[SOURCE_ATTACK] = {"url": groups.url, "version": groups.version, "etag": groups.etag,
+                                   "last_modified": groups.last_modified, "fetched": now,
+                                   "groups": len(groups.values)}
+    return {"version": groups.version, "url": groups.url, "values": list(groups.values)}
+
+
+def _merge_attack(extract: Mapping[str, Any], docs: dict[str, Mapping[str, Any]],
+                  entries: dict[str, dict[str, Any]]) -> list[str]:
+    values = [v for v in extract.get("values") or () if isinstance(v, Mapping) and "uuid" in v]
+    name = next((n for n, d in sorted(docs.items()) if d.get("type") == ATTACK_TYPE), None)
+    if name is None:
+        return ["ATT&CK groups not merged: no mitre-intrusion-set galaxy in use (add it to sources.galaxies)"]
+    relpath = f"clusters/{name}.json"
+    # Groups the instance has no cluster for would be tags that attach nothing there.
+    from_instance_doc = entries.get(relpath, {}).get("source") == SOURCE_INSTANCE
+    docs[name], counts = merge_attack(docs[name], values, add_new=not from_instance_doc)
+    entries[relpath] = {**entries.get(relpath, {}), "merged": [SOURCE_ATTACK]}
+    version = f" {extract['version']}" if extract.get("version") else ""
+    notes = [f"ATT&CK{version}: {len(values)} groups, {counts.updated} clusters updated, {counts.added} added"]
+    if counts.left_out:
+        notes.append(f"{counts.left_out} ATT&CK groups have no cluster on the MISP instance and were not added")
+    return notes
+
+
+def _stage_and_commit(cache: Cache, in_use: InUse, docs: Mapping[str, Mapping[str, Any]],
+                      defs: Mapping[str, Mapping[str, Any]], entries: Mapping[str, dict[str, Any]],
+                      sources_meta: Mapping[str, Any], extract: Mapping[str, Any] | None,
+                      now: float) -> tuple[Generation | None, bool]:
+    """Write, prove it loads, commit; (generation in use, whether a new one was made)."""
+    staging = cache.stage()
+    try:
+        files: dict[str, dict[str, Any]] = {}
+        outputs: list[tuple[str, Mapping[str, Any]]] = [(f"clusters/{n}.json", d) for n, d in docs.items()]
+        outputs += [(f"galaxies/{n}.json", d) for n, d in defs.items() if n in docs]
+        if extract is not None:
+            outputs.append((ATTACK_EXTRACT, extract))
+        for relpath, document in sorted(outputs, key=lambda o: o[0]):
+            data = (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+            target = staging / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            entry = {k: v for k, v in entries.get(relpath, {"source": SOURCE_ATTACK}).items() if v is not None}
+            if relpath.startswith("clusters/"):
+                info = galaxy_info(document)
+                entry.update(galaxy=info.type, version=info.version)
+            files[relpath] = {**entry, "sha256": hashlib.sha256(data).hexdigest()}
+        try:
+            known = load_knowledge(staging)
+        except Exception as exc:  # any failure to load means the data must not become current
+            raise DataError(f"the new data does not load: {exc}") from exc
+        if not known.actors:
+            raise DataError("the new data has no actor galaxy")
+        current = cache.current()
+        if current is not None and _digests(current.manifest) == _digests({"files": files}):
+            cache.discard(staging)
+            return current, False
+        manifest = {"format": 1, "created": now, "previous": in_use.generation, "files": files,
+                    "sources": sources_meta, "based_on": in_use.label}
+        return cache.commit(staging, manifest), True
+    except BaseException:
+        cache.discard(staging)
+        raise
+
+
+def _digests(manifest: Mapping[str, Any]) -> dict[str, str]:
+    files = manifest.get("files") or {}
+    return {rel: str(e.get("sha256")) for rel, e in files.items() if isinstance(e, Mapping)}
+
+
+def _write_last_check(cache: Cache, generation: str | None, now: float) -> None:
+    write_json_atomic(cache.root / LAST_CHECK, {"generation": generation, "checked": now})
+
+
+# --- the data in use -------------------------------------------------------------------------
+
+
+def _wanted(info: GalaxyInfo) -> bool:
+    return (is_actor_galaxy(info) and not info.deprecated) or info.type in VOCABULARY_GALAXIES
+
+
+def load_in_use(cache: Cache, names: tuple[str, ...] | None = None, fallback: Path | None = None) -> InUse:
+    """The galaxy files an update starts from: the current generation, else ``fallback`` or the bundle."""
+    current = cache.current()
+    if current is not None:
+        root, label, manifest = current.path, f"generation {current.id}", current.manifest
+    else:
+        root = fallback or bundled_data_dir()
+        label = f"pymispgalaxies {bundled_version()} (bundled)" if fallback is None else str(root)
+        manifest = {}
+    documents: dict[str, Mapping[str, Any]] = {}
+    definitions: dict[str, Mapping[str, Any]] = {}
+    if names is None:
+        for f in load_galaxies(root, _wanted):
+            documents[f.path.stem] = f.document
+    for name in names or sorted(documents):
+        cluster, definition = root / "clusters" / f"{name}.json", root / "galaxies" / f"{name}.json"
+        if name not in documents and cluster.is_file():
+            documents[name] = read_json(cluster)
+        if definition.is_file():
+            definitions[name] = read_json(definition)
+    return InUse(root, current.id if current else None, label, documents, definitions, manifest)
+
+
+# --- change summary ------------------------------------------------------------------------------
+
+
+def diff_documents(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> GalaxyChanges | None:
+    """New, renamed and removed clusters and added aliases, by uuid; None when nothing changed."""
+    before = {c.uuid: c for c in clusters_from_document(old)} if old else {}
+    after = {c.uuid: c for c in clusters_from_document(new)}
+    new_ = tuple(sorted(after[u].value for u in after.keys() - before.keys()))
+    removed = tuple(sorted(before[u].value for u in before.keys() - after.keys()))
+    renamed = tuple(sorted((before[u].value, after[u].value) for u in after.keys() & before.keys()
+                           if before[u].value != after[u].value))
+    aliases = []
+    for u in sorted(after.keys() & before.keys(), key=lambda u: after[u].value):
+        had = {s.casefold() for s in (*before[u].synonyms, before[u].value)}
+        added = tuple(s for s in after[u].synonyms if s.casefold() not in had)
+        if added:
+            aliases.append((after[u].value, added))
+    if not (new_ or removed or renamed or aliases):
+        return None
+    return GalaxyChanges(str(new["type"]), new_, renamed, tuple(aliases), removed)
+
+
+def summary_lines(changes: tuple[GalaxyChanges, ...]) -> list[str]:
+    """One line per kind of change per galaxy, with a few examples."""
+    def some(items: list[str]) -> str:
+        more = f", ... (+{len(items) - EXAMPLES})" if len(items) > EXAMPLES else ""
+        return ", ".join(items[:EXAMPLES]) + more
+
+    lines = []
+    for c in changes:
+        if c.new:
+            lines.append(f"{c.galaxy}: {len(c.new)} new: {some(list(c.new))}")
+        if c.renamed:
+            lines.append(f"{c.galaxy}: {len(c.renamed)} renamed: {some([f'{a} -> {b}' for a, b in c.renamed])}")
+        if c.new_aliases:
+            lines.append(f"{c.galaxy}: new aliases for {len(c.new_aliases)}: "
+                         f"{some([f'{v} (+' + ', '.join(a) + ')' for v, a in c.new_aliases])}")
+        if c.removed:
+            lines.append(f"{c.galaxy}: {len(c.removed)} removed: {some(list(c.removed))}")
+    return lines
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GalaxyStatus:
+    file: str
+    galaxy: str
+    version: int
+    source: str
+    url: str
+    fetched: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    in_use: Literal["cache", "bundled"]
+    label: str
+    path: str
+    generation: str | None
+    created: float                                   # generation made, or the bundle installed
+    checked: float                                   # last successful update run
+    age_days: float                                  # since ``checked``
+    stale_after_days: int
+    stale: bool
+    galaxies: tuple[GalaxyStatus, ...]
+    sources: Mapping[str, Any]
+    warnings: tuple[str, ...]                        # stale, unreadable pointer: status exits 1
+    notes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def status(config: SiteConfig, *, now: float | None = None) -> StatusReport:
+    """Which data is in use, from where, which versions, how old; stale when unchecked for too long."""
+    now = time.time() if now is None else now
+    cache = cache_for(config)
+    limit = config.cache.stale_after_days
+    current = cache.current()
+    warnings: list[str] = []
+    if current is None:
+        root = bundled_data_dir()
+        created = (root / "clusters").stat().st_mtime
+        galaxies = tuple(GalaxyStatus(f"clusters/{f.path.name}", f.info.type, f.info.version, SOURCE_BUNDLED,
+                                      str(f.path), None) for f in load_galaxies(root, _wanted))
+        age = (now - created) / _DAY
+        stale = age > limit
+        note = (f"no update has run: using the misp-galaxy copy bundled with pymispgalaxies {bundled_version()}, "
+                f"installed {time.strftime('%Y-%m-%d', time.gmtime(created))}; the data is as old as that package "
+                "release, which is older than the install date")
+        if (cache.root / "generations").is_dir() and any((cache.root / "generations").iterdir()):
+            warnings.append(f"{cache.root} holds generations but no readable 'current' pointer")
+        if stale:
+            warnings.append(f"stale: installed {age:.0f} days ago (limit {limit}); run misp-actor-enrich update")
+        return StatusReport("bundled", f"pymispgalaxies {bundled_version()} (bundled)", str(root), None, created,
+                            created, round(age, 2), limit, stale, galaxies, {}, tuple(warnings), (note,))
+    checked = _last_check(cache, current) or current.created
+    age = (now - checked) / _DAY
+    stale = age > limit
+    files = current.manifest.get("files") or {}
+    galaxies = tuple(GalaxyStatus(rel, str(e.get("galaxy", "")), int(e.get("version") or 0), str(e.get("source", "")),
+                                  str(e.get("url", "")), e.get("fetched"))
+                     for rel, e in sorted(files.items()) if rel.startswith("clusters/") and isinstance(e, Mapping))
+    if stale:
+        warnings.append(f"stale: last successful update {age:.0f} days ago (limit {limit}); "
+                        "run misp-actor-enrich update")
+    sources = {k: v for k, v in (current.manifest.get("sources") or {}).items() if isinstance(v, Mapping)}
+    return StatusReport("cache", f"generation {current.id}", str(current.path), current.id, current.created, checked,
+                        round(age, 2), limit, stale, galaxies, sources, tuple(warnings))
+
+
+def _last_check(cache: Cache, current: Generation) -> float | None:
+    try:
+        record = json.loads((cache.root / LAST_CHECK).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("generation") != current.id:
+        return None
+    checked = record.get("checked")
+    return float(checked) if isinstance(checked, (int, float)) else None
+
