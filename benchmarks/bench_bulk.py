@@ -26,26 +26,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
-sys.path.insert(0, str(HERE.parent))
+from timing import REPO, load_queries, timed_knowledge
+
+sys.path.insert(0, str(REPO / "tests"))
 
 from misp_standin import KEY, StandIn  # noqa: E402
 
-from misp_actor_enrich.cli import enrich_events as enrich_events_cli  # noqa: E402
-from misp_actor_enrich.core import knowledge  # noqa: E402
-
-
-def names() -> list[str]:
-    lines = (HERE / "queries.txt").read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+from misp_actor_enrich.cli.main import main as cli_main  # noqa: E402
 
 
 def timed_run(misp: StandIn, state: Path, *extra: str) -> tuple[float, dict[str, Any]]:
     out = io.StringIO()
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        enrich_events_cli.main(["--url", misp.url, "--all", "--state", str(state), "--json", *extra])
+        cli_main(["enrich-events", "--url", misp.url, "--all", "--state", str(state), "--json", *extra])
     elapsed = time.perf_counter() - t0
     report: dict[str, Any] = json.loads(out.getvalue())
     return elapsed, report
@@ -59,10 +53,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["MISP_KEY"] = KEY
     os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()      # no site config file
-    t0 = time.perf_counter()
-    knowledge.current()
-    build = time.perf_counter() - t0
-    pool = names()
+    _, build = timed_knowledge()
+    pool = [q for _, q in load_queries()]
     figures: dict[str, Any] = {"events": args.events, "attributes_per_event": args.per_event,
                                "knowledge_build_s": round(build, 2)}
     with StandIn() as misp, tempfile.TemporaryDirectory() as tmp:

@@ -14,17 +14,13 @@ tracemalloc around one scan, the text already allocated. Prints figures, asserts
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from timing import REPO, timed_knowledge
 
-from misp_actor_enrich.core import knowledge as knowledge_module  # noqa: E402
-from misp_actor_enrich.core.knowledge import Knowledge  # noqa: E402
-from misp_actor_enrich.core.text_scan import TextScanner  # noqa: E402
+from misp_actor_enrich.core.knowledge import Knowledge
+from misp_actor_enrich.core.text_scan import TextScanner
 
 SIZES = (("10 KB", 10_000), ("100 KB", 100_000), ("1 MB", 1_000_000))
 
@@ -68,9 +64,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="scans per size; the best is printed")
     args = parser.parse_args()
 
-    started = time.perf_counter()
-    know = knowledge_module.current()
-    knowledge_s = time.perf_counter() - started
+    know, knowledge_s = timed_knowledge()
     builds = []
     for _ in range(max(args.runs, 1)):
         started = time.perf_counter()
