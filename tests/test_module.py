@@ -252,5 +252,9 @@ def test_each_answer_has_fresh_uuids_and_consistent_references(payload: Payload)
         assert targets == [victim["uuid"]]
     without_uuid = payload()
     del without_uuid["attribute"]["uuid"]
-    intrusion_set = module.dict_handler(without_uuid)["results"]["Object"][0]
-    assert [r["relationship_type"] for r in intrusion_set["ObjectReference"]] == ["targets"]
+    results = module.dict_handler(without_uuid)["results"]
+    intrusion_set, victim = results["Object"]
+    canonical = results["Attribute"][0]
+    # No input to point at: the object names the canonical attribute and the victim, both in this answer.
+    assert [(r["relationship_type"], r["referenced_uuid"]) for r in intrusion_set["ObjectReference"]] == [
+        ("related-to", canonical["uuid"]), ("targets", victim["uuid"])]

@@ -21,11 +21,13 @@ MODULE_CONFIG: tuple[str, ...] = (
     "tag_suggestions_above",
     "include_aliases_as_attributes",
     "max_links",
+    "detail",
 )
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
 MAX_LINKS_CEILING = 50
+DETAIL_LEVELS = ("summary", "full")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,8 @@ class Settings:
     include_aliases_as_attributes: add each alias as a threat-actor attribute, so that
         events naming the actor differently correlate.
     max_links: at most this many reference links.
+    detail: "summary" (the actor, its clusters, its best-attested names and targets: at most
+        50 attributes per answer) or "full" (everything the galaxies say, within a hard bound).
     """
 
     galaxy_types: tuple[str, ...] | None = None
@@ -47,6 +51,7 @@ class Settings:
     tag_suggestions_above: float | None = None
     include_aliases_as_attributes: bool = False
     max_links: int = 5
+    detail: str = "summary"
 
     @classmethod
     def from_module_config(cls, config: Any) -> "Settings":
@@ -111,4 +116,9 @@ def _parse(key: str, raw: Any) -> Any:
         if not 0 <= count <= MAX_LINKS_CEILING:
             raise ConfigError(f"expected 0 to {MAX_LINKS_CEILING}, got {raw!r}", field=where)
         return count
+    if key == "detail":
+        lowered = text.lower()
+        if lowered not in DETAIL_LEVELS:
+            raise ConfigError(f"expected {' or '.join(DETAIL_LEVELS)}, got {raw!r}", field=where)
+        return lowered
     raise ConfigError("unknown setting", field=where)  # unreachable: keys checked by the caller

@@ -94,6 +94,7 @@ class Request:
     automated: bool      # enrichEvent / workflow paths: results are saved without review
     settings: Settings
     tags: tuple[str, ...]
+    in_object: bool = False   # the attribute belongs to an object (enrichEvent sends those too)
 
 
 def dict_handler(request: Any) -> dict[str, Any]:
@@ -153,6 +154,10 @@ def _answer_text(request: Request, known: "Knowledge") -> dict[str, Any]:
 
     if request.hover:
         return {"results": {}}  # expansion only: a hover popup is no place to scan a report
+    if request.automated and request.in_object:
+        # enrichEvent and workflows send the text attributes inside objects too, ours among them
+        # (an intrusion-set's aliases and description name other actors): never feed on them.
+        return {"results": {}}
     found = []
     for finding in known.scanner.scan(request.value).findings:
         reply = answer(finding.resolution, known, request.settings)
@@ -165,8 +170,10 @@ def parse_request(request: Any) -> Request:
     if not isinstance(request, Mapping):
         raise InputError(f"the request must be a JSON object, not {type(request).__name__}")
     settings = Settings.from_module_config(request.get("config"))
+    in_object = False
     if "attribute" in request:
         kind, value, input_uuid, tags = _from_attribute(request["attribute"])
+        in_object = _in_object(request["attribute"])
     elif "object" in request:
         kind, value, input_uuid, tags = _from_object(request["object"])
     else:
@@ -179,7 +186,14 @@ def parse_request(request: Any) -> Request:
         automated="attribute_uuid" in request or "user" in request,
         settings=settings,
         tags=tags,
+        in_object=in_object,
     )
+
+
+def _in_object(attribute: Mapping[str, Any]) -> bool:
+    """MISP marks an object's attribute with its object_id (a string, "0" when standalone)."""
+    object_id = attribute.get("object_id")
+    return bool(attribute.get("object_relation")) or str(object_id or "0").strip() not in ("0", "")
 
 
 def _from_attribute(attribute: Any) -> tuple[str, str, str | None, tuple[str, ...]]:

@@ -11,10 +11,11 @@ What MISP does with each key is in ``shared/MISP_CONTRACT.md``; the rules kept h
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from ..core.answer import Answer, Finding
-from ..core.models import Source, Tier
+from ..core.models import Source, TargetItem, Tier
 from ..core.settings import Settings
 from .builders import MispObject, attribute
 
@@ -119,75 +120,231 @@ def text_results(found: Sequence[tuple[Answer, str]], settings: Settings, *, inp
     return {"results": _Template(body).stamp(input_uuid)}
 
 
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """How much one answer may carry: an attribute budget (standalone and object attributes
+    together) and per-actor caps, so one actor's history never buries an event's indicators."""
+
+    budget: int
+    aliases: int
+    places: int          # countries and regions
+    sectors: int
+    organisations: int
+    goals: int
+
+
+DETAILS = {
+    # The default: what an analyst reads in MISP's event view without scrolling past the event.
+    "summary": Detail(budget=50, aliases=10, places=10, sectors=8, organisations=3, goals=3),
+    # Everything the galaxies say, still bounded: an answer is never unbounded, whatever the data.
+    "full": Detail(budget=1000, aliases=MAX_ALIASES, places=500, sectors=500, organisations=500, goals=50),
+}
+
+
+class _Budget:
+    def __init__(self, total: int) -> None:
+        self.left = total
+
+    def take(self, count: int = 1) -> bool:
+        if self.left < count:
+            return False
+        self.left -= count
+        return True
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One finding while its objects are being filled."""
+
+    finding: Finding
+    answer: Answer
+    found_in: str | None
+    intrusion_set: MispObject
+    victim: MispObject | None = None
+    cut: list[str] = field(default_factory=list)    # what the budget left out, said in the comment
+
+    @property
+    def shows_victims(self) -> bool:
+        return self.finding.role == "resolved" or self.finding.tagged
+
+
 def _render(answers: Sequence[tuple[Answer, str | None]], settings: Settings, hover: bool,
             input_uuid: str | None) -> dict[str, Any]:
+    """The body for every finding, filled in priority order until the detail budget is spent.
+
+    Passes, most important first: each actor's name with its galaxy tags (and the canonical
+    attribute), its description, its best-supported targets, its best-attested aliases,
+    goals, then links. A pass that runs out of budget leaves the rest out and the object
+    comment says what was left out and that ``detail: full`` shows it.
+    """
+    detail = DETAILS[settings.detail]
+    budget = _Budget(detail.budget)
     attributes: list[dict[str, Any]] = []
-    objects: list[dict[str, Any]] = []
+    entries: list[_Entry] = []
+    omitted = 0
     for answer, found_in in answers:
         for finding in answer.findings:
-            _add_finding(attributes, objects, finding, answer, settings, input_uuid, found_in)
+            # Essentials: the intrusion-set with its name (and the canonical attribute when tagged).
+            essentials = 1 + (1 if _canonical_needed(finding, answer, found_in) else 0)
+            if not budget.take(essentials):
+                omitted += 1
+                continue
+            entry = _Entry(finding, answer, found_in, MispObject("intrusion-set"))
+            entry.intrusion_set.add("name", finding.candidate.actor.name, tags=finding.tags)
+            if input_uuid:
+                entry.intrusion_set.reference(input_uuid, "related-to")
+            if essentials == 2:
+                canonical = _canonical(finding, answer, found_in)
+                attributes.append(canonical)
+                # The object names its canonical attribute too: a later run on that attribute
+                # then finds every reference in place and changes nothing.
+                entry.intrusion_set.reference(canonical["uuid"], "related-to")
+            entries.append(entry)
+    for entry in entries:
+        description = next((c.description for c in entry.finding.candidate.actor.clusters if c.description), "")
+        if description and budget.take():
+            entry.intrusion_set.add("description", description, disable_correlation=True)
+    for entry in entries:
+        if entry.shows_victims:
+            _add_victims(entry, detail, budget)
+    for entry in entries:
+        _add_aliases(entry, detail, budget)
+    for entry in entries:
+        targeting = entry.finding.targeting
+        goals = (*targeting.incident_types, *targeting.motives)
+        shown = 0
+        for item in goals[: detail.goals]:
+            if not budget.take():
+                break
+            entry.intrusion_set.add("goals", item.value, comment=_provenance(item.sources))
+            shown += 1
+        _note_cut(entry, "goals", shown, len(goals))
+    if settings.include_aliases_as_attributes:
+        for entry in entries:
+            if entry.finding.tagged:
+                attributes.extend(_alias_attributes(entry, budget))
+    for entry in entries:
+        if entry.finding.tagged:
+            urls = _references(entry.finding, settings.max_links)
+            for url in urls:
+                if not budget.take():
+                    break
+                attributes.append(attribute("link", url, category="External analysis",
+                                            comment=f"Reference on {entry.finding.candidate.actor.name} from MISP galaxies"))
+
+    objects: list[dict[str, Any]] = []
+    for i, entry in enumerate(entries):
+        comment = _object_comment(entry.finding, entry.answer)
+        if entry.cut:
+            comment += (f" Summary: {'; '.join(entry.cut)} left out; set the module's detail setting to full "
+                        "for everything." if settings.detail == "summary" else
+                        f" Left out to bound the answer: {'; '.join(entry.cut)}.")
+        if entry.found_in is not None:
+            comment += f" Found in the text: {entry.found_in}"
+        if omitted and i == len(entries) - 1:
+            comment += f" {omitted} more actor{'s' if omitted != 1 else ''} not shown: the answer's detail budget is spent."
+        entry.intrusion_set.comment = comment
+        objects.append(entry.intrusion_set.to_dict())
+        if entry.victim is not None:
+            objects.append(entry.victim.to_dict())
     body: dict[str, Any] = {}
     if attributes:
         body["Attribute"] = attributes
     if objects:
         body["Object"] = objects
-    event_tags = [t for answer, _ in answers for f in answer.findings for t in f.tags]
+    event_tags = [t for entry in entries for t in entry.finding.tags]
     if event_tags and not hover:
         body["Tag"] = [{"name": name} for name in dict.fromkeys(event_tags)]
     return body
 
 
-def _add_finding(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], finding: Finding,
-                 answer: Answer, settings: Settings, input_uuid: str | None, found_in: str | None) -> None:
-    """Objects and attributes for one actor; ``found_in`` is the snippet when the input was free text."""
-    actor = finding.candidate.actor
-    query = answer.resolution.query
-    intrusion_set = _intrusion_set(finding, answer, found_in)
-    if input_uuid:
-        intrusion_set.reference(input_uuid, "related-to")
-    victim = _victim(finding) if finding.role == "resolved" or finding.tagged else None
-    if victim is not None:
-        intrusion_set.reference(victim.uuid, "targets")
-    objects.append(intrusion_set.to_dict())
-    if victim is not None:
-        objects.append(victim.to_dict())
+def _canonical_needed(finding: Finding, answer: Answer, found_in: str | None) -> bool:
+    """A tagged actor gets a canonical attribute when the input did not already name it so."""
     if not finding.tagged:
-        return
-    if found_in is not None:
-        attributes.append(attribute(
-            "threat-actor", actor.name, category="Attribution", tags=finding.tags,
-            comment=f"Named in the text: {found_in}"))
-    elif actor.name.casefold() != query.strip().casefold():
-        attributes.append(attribute(
-            "threat-actor", actor.name, category="Attribution", tags=finding.tags,
-            comment=f"Canonical MISP galaxy name: {_how_matched(query, finding)}"))
-    if settings.include_aliases_as_attributes:
-        skip = {query.strip().casefold(), actor.name.casefold()}
-        for alias in [a for a in actor.aliases if a.casefold() not in skip][:MAX_ALIAS_ATTRIBUTES]:
-            attributes.append(attribute(
-                "threat-actor", alias, category="Attribution",
-                comment=f"Alias of {actor.name} in MISP galaxies, added so events naming it differently correlate"))
-    for url in _references(finding, settings.max_links):
-        attributes.append(attribute("link", url, category="External analysis",
-                                    comment=f"Reference on {actor.name} from MISP galaxies"))
+        return False
+    name = finding.candidate.actor.name.casefold()
+    return found_in is not None or name != answer.resolution.query.strip().casefold()
 
 
-def _intrusion_set(finding: Finding, answer: Answer, found_in: str | None) -> MispObject:
+def _canonical(finding: Finding, answer: Answer, found_in: str | None) -> dict[str, Any]:
     actor = finding.candidate.actor
-    comment = _object_comment(finding, answer)
-    if found_in is not None:
-        comment += f" Found in the text: {found_in}"
-    obj = MispObject("intrusion-set", comment=comment)
-    obj.add("name", actor.name, tags=finding.tags)
-    for alias in actor.aliases[:MAX_ALIASES]:
-        obj.add("aliases", alias)
-    description = next((c.description for c in actor.clusters if c.description), "")
-    if description:
-        obj.add("description", description, disable_correlation=True)
-    targeting = finding.targeting
-    for item in (*targeting.incident_types, *targeting.motives):
-        obj.add("goals", item.value, comment=_provenance(item.sources))
-    return obj
+    comment = (f"Named in the text: {found_in}" if found_in is not None
+               else f"Canonical MISP galaxy name: {_how_matched(answer.resolution.query, finding)}")
+    return attribute("threat-actor", actor.name, category="Attribution", tags=finding.tags, comment=comment)
+
+
+def _add_victims(entry: _Entry, detail: Detail, budget: _Budget) -> None:
+    """The actor's best-supported targets: most independent sources first."""
+    targeting = entry.finding.targeting
+    actor = entry.finding.candidate.actor
+    sections = (
+        ("regions", "places", _ranked((*targeting.countries, *targeting.regions)), detail.places),
+        ("sectors", "sectors", _ranked(targeting.sectors), detail.sectors),
+        ("name", "named victims", _ranked(targeting.organisations), detail.organisations),
+    )
+    for relation, label, items, cap in sections:
+        shown = 0
+        for item in items[:cap]:
+            if not budget.take():
+                break
+            if entry.victim is None:
+                entry.victim = MispObject("victim", comment=(
+                    f"Known targeting of {actor.name} from MISP galaxies: the actor's history, not this "
+                    f"event's victims. Items read from a cluster description say so in their comment; the "
+                    f"best-supported come first."))
+                entry.intrusion_set.reference(entry.victim.uuid, "targets")
+            tags = (item.galaxy_tag,) if item.galaxy_tag else ()
+            entry.victim.add(relation, item.value, comment=_provenance(item.sources), tags=tags)
+            shown += 1
+        _note_cut(entry, label, shown, len(items))
+
+
+def _ranked(items: Sequence[TargetItem]) -> list[TargetItem]:
+    """Most independent sources (distinct clusters) first; structured before description-only; stable."""
+    return sorted(items, key=lambda i: (-len({(s.galaxy, s.cluster) for s in i.sources}), not i.structured))
+
+
+def _add_aliases(entry: _Entry, detail: Detail, budget: _Budget) -> None:
+    aliases = _attested_aliases(entry.finding)
+    shown = 0
+    for alias in aliases[: detail.aliases]:
+        if not budget.take():
+            break
+        entry.intrusion_set.add("aliases", alias)
+        shown += 1
+    _note_cut(entry, "aliases", shown, len(aliases))
+
+
+def _attested_aliases(finding: Finding) -> list[str]:
+    """The actor's other names, those most clusters agree on first (then the data's order)."""
+    actor = finding.candidate.actor
+    support: dict[str, int] = {}
+    for cluster in actor.clusters:
+        for name in {n.casefold() for n in (cluster.name, *cluster.synonyms)}:
+            support[name] = support.get(name, 0) + 1
+    aliases = list(actor.aliases[:MAX_ALIASES])
+    return sorted(aliases, key=lambda a: -support.get(a.casefold(), 0))
+
+
+def _alias_attributes(entry: _Entry, budget: _Budget) -> list[dict[str, Any]]:
+    """Each alias as a threat-actor attribute, tagged like the actor so a later run resolves it
+    by its tags (an alias alone may name another actor too) and changes nothing."""
+    finding, answer = entry.finding, entry.answer
+    actor = finding.candidate.actor
+    skip = {answer.resolution.query.strip().casefold(), actor.name.casefold()}
+    out: list[dict[str, Any]] = []
+    for alias in [a for a in _attested_aliases(finding) if a.casefold() not in skip][:MAX_ALIAS_ATTRIBUTES]:
+        if not budget.take():
+            break
+        out.append(attribute(
+            "threat-actor", alias, category="Attribution", tags=finding.tags,
+            comment=f"Alias of {actor.name} in MISP galaxies, added so events naming it differently correlate"))
+    return out
+
+
+def _note_cut(entry: _Entry, label: str, shown: int, total: int) -> None:
+    if shown < total:
+        entry.cut.append(f"{total - shown} of {total} {label}")
 
 
 def _object_comment(finding: Finding, answer: Answer) -> str:
@@ -221,22 +378,6 @@ def _how_matched(query: str, finding: Finding) -> str:
         kind = "a listed synonym" if cand.tier is Tier.SYNONYM else "a cluster name"
         return f"{query!r} is {kind} of {cand.actor.name}"
     return f"{query!r} matched {cand.matched!r} of {cand.actor.name} ({cand.tier.label} match)"
-
-
-def _victim(finding: Finding) -> MispObject | None:
-    targeting = finding.targeting
-    if not targeting.victims:
-        return None
-    actor = finding.candidate.actor
-    obj = MispObject("victim", comment=(
-        f"Known targeting of {actor.name} from MISP galaxies: the actor's history, not this "
-        f"event's victims. Items read from a cluster description say so in their comment."))
-    for relation, items in (("regions", (*targeting.countries, *targeting.regions)),
-                            ("sectors", targeting.sectors), ("name", targeting.organisations)):
-        for item in items:
-            tags = (item.galaxy_tag,) if item.galaxy_tag else ()
-            obj.add(relation, item.value, comment=_provenance(item.sources), tags=tags)
-    return obj
 
 
 def _provenance(sources: Iterable[Source]) -> str:
