@@ -50,7 +50,7 @@ class Settings:
     suggestions: bool = True
     tag_suggestions_above: float | None = None
     include_aliases_as_attributes: bool = False
-    max_links: int = 5
+    max_links: int = 3
     detail: str = "summary"
 
     @classmethod

@@ -11,7 +11,7 @@ What MISP does with each key is in ``shared/MISP_CONTRACT.md``; the rules kept h
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from ..core.answer import Answer, Finding
@@ -122,140 +122,111 @@ def text_results(found: Sequence[tuple[Answer, str]], settings: Settings, *, inp
 
 @dataclass(frozen=True, slots=True)
 class Detail:
-    """How much one answer may carry: an attribute budget (standalone and object attributes
-    together) and per-actor caps, so one actor's history never buries an event's indicators."""
+    """How much one answer carries: caps per actor and on the actors given objects.
 
-    budget: int
+    An actor's content depends only on the actor and these caps, never on what else the answer
+    holds: a later run on the canonical attribute then yields the same objects, which MISP
+    reuses, so a second enrichEvent or workflow run changes nothing.
+    """
+
+    actors: int          # actors given objects and attributes; the others get their galaxy tags only
     aliases: int
+    candidate_aliases: int
     places: int          # countries and regions
     sectors: int
     organisations: int
     goals: int
+    full_provenance: bool   # every cluster and field in each item's comment, or a count and the galaxies
 
 
 DETAILS = {
-    # The default: what an analyst reads in MISP's event view without scrolling past the event.
-    "summary": Detail(budget=50, aliases=10, places=10, sectors=8, organisations=3, goals=3),
-    # Everything the galaxies say, still bounded: an answer is never unbounded, whatever the data.
-    "full": Detail(budget=1000, aliases=MAX_ALIASES, places=500, sectors=500, organisations=500, goals=50),
+    # The default: one actor in at most 34 attributes (with the default max_links of 3), the
+    # best-supported and best-attested first; README "What one enrichment adds" says why.
+    "summary": Detail(actors=5, aliases=8, candidate_aliases=5, places=8, sectors=6, organisations=3, goals=3,
+                      full_provenance=False),
+    # Everything the galaxies say, still bounded whatever the data.
+    "full": Detail(actors=50, aliases=MAX_ALIASES, candidate_aliases=MAX_ALIASES, places=500, sectors=500,
+                   organisations=500, goals=50, full_provenance=True),
 }
-
-
-class _Budget:
-    def __init__(self, total: int) -> None:
-        self.left = total
-
-    def take(self, count: int = 1) -> bool:
-        if self.left < count:
-            return False
-        self.left -= count
-        return True
-
-
-@dataclass(slots=True)
-class _Entry:
-    """One finding while its objects are being filled."""
-
-    finding: Finding
-    answer: Answer
-    found_in: str | None
-    intrusion_set: MispObject
-    victim: MispObject | None = None
-    cut: list[str] = field(default_factory=list)    # what the budget left out, said in the comment
-
-    @property
-    def shows_victims(self) -> bool:
-        return self.finding.role == "resolved" or self.finding.tagged
 
 
 def _render(answers: Sequence[tuple[Answer, str | None]], settings: Settings, hover: bool,
             input_uuid: str | None) -> dict[str, Any]:
-    """The body for every finding, filled in priority order until the detail budget is spent.
-
-    Passes, most important first: each actor's name with its galaxy tags (and the canonical
-    attribute), its description, its best-supported targets, its best-attested aliases,
-    goals, then links. A pass that runs out of budget leaves the rest out and the object
-    comment says what was left out and that ``detail: full`` shows it.
-    """
+    """Objects and attributes for each finding (the first ``detail.actors``), galaxy tags for all."""
     detail = DETAILS[settings.detail]
-    budget = _Budget(detail.budget)
+    findings = [(finding, answer, found_in) for answer, found_in in answers for finding in answer.findings]
+    shown, beyond = findings[: detail.actors], findings[detail.actors:]
     attributes: list[dict[str, Any]] = []
-    entries: list[_Entry] = []
-    omitted = 0
-    for answer, found_in in answers:
-        for finding in answer.findings:
-            # Essentials: the intrusion-set with its name (and the canonical attribute when tagged).
-            essentials = 1 + (1 if _canonical_needed(finding, answer, found_in) else 0)
-            if not budget.take(essentials):
-                omitted += 1
-                continue
-            entry = _Entry(finding, answer, found_in, MispObject("intrusion-set"))
-            entry.intrusion_set.add("name", finding.candidate.actor.name, tags=finding.tags)
-            if input_uuid:
-                entry.intrusion_set.reference(input_uuid, "related-to")
-            if essentials == 2:
-                canonical = _canonical(finding, answer, found_in)
-                attributes.append(canonical)
-                # The object names its canonical attribute too: a later run on that attribute
-                # then finds every reference in place and changes nothing.
-                entry.intrusion_set.reference(canonical["uuid"], "related-to")
-            entries.append(entry)
-    for entry in entries:
-        description = next((c.description for c in entry.finding.candidate.actor.clusters if c.description), "")
-        if description and budget.take():
-            entry.intrusion_set.add("description", description, disable_correlation=True)
-    for entry in entries:
-        if entry.shows_victims:
-            _add_victims(entry, detail, budget)
-    for entry in entries:
-        _add_aliases(entry, detail, budget)
-    for entry in entries:
-        targeting = entry.finding.targeting
-        goals = (*targeting.incident_types, *targeting.motives)
-        shown = 0
-        for item in goals[: detail.goals]:
-            if not budget.take():
-                break
-            entry.intrusion_set.add("goals", item.value, comment=_provenance(item.sources))
-            shown += 1
-        _note_cut(entry, "goals", shown, len(goals))
-    if settings.include_aliases_as_attributes:
-        for entry in entries:
-            if entry.finding.tagged:
-                attributes.extend(_alias_attributes(entry, budget))
-    for entry in entries:
-        if entry.finding.tagged:
-            urls = _references(entry.finding, settings.max_links)
-            for url in urls:
-                if not budget.take():
-                    break
-                attributes.append(attribute("link", url, category="External analysis",
-                                            comment=f"Reference on {entry.finding.candidate.actor.name} from MISP galaxies"))
-
     objects: list[dict[str, Any]] = []
-    for i, entry in enumerate(entries):
-        comment = _object_comment(entry.finding, entry.answer)
-        if entry.cut:
-            comment += (f" Summary: {'; '.join(entry.cut)} left out; set the module's detail setting to full "
-                        "for everything." if settings.detail == "summary" else
-                        f" Left out to bound the answer: {'; '.join(entry.cut)}.")
-        if entry.found_in is not None:
-            comment += f" Found in the text: {entry.found_in}"
-        if omitted and i == len(entries) - 1:
-            comment += f" {omitted} more actor{'s' if omitted != 1 else ''} not shown: the answer's detail budget is spent."
-        entry.intrusion_set.comment = comment
-        objects.append(entry.intrusion_set.to_dict())
-        if entry.victim is not None:
-            objects.append(entry.victim.to_dict())
+    for i, (finding, answer, found_in) in enumerate(shown):
+        note = ""
+        if beyond and i == len(shown) - 1:
+            names = ", ".join(dict.fromkeys(f.candidate.actor.name for f, _, _ in beyond))
+            note = (f" {len(beyond)} more actor{'s' if len(beyond) != 1 else ''} named ({names}): only their galaxy "
+                    f"tags are in this answer{'; set the detail setting to full for more' if settings.detail == 'summary' else ''}.")
+        _add_actor(attributes, objects, finding, answer, found_in, settings, detail, input_uuid, note)
     body: dict[str, Any] = {}
     if attributes:
         body["Attribute"] = attributes
     if objects:
         body["Object"] = objects
-    event_tags = [t for entry in entries for t in entry.finding.tags]
+    event_tags = [t for finding, _, _ in findings for t in finding.tags]
     if event_tags and not hover:
         body["Tag"] = [{"name": name} for name in dict.fromkeys(event_tags)]
     return body
+
+
+def _add_actor(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], finding: Finding, answer: Answer,
+               found_in: str | None, settings: Settings, detail: Detail, input_uuid: str | None, note: str) -> None:
+    """One actor: its intrusion-set (name, description, best-attested aliases, goals), its victim
+    object (best-supported targets), its canonical attribute and reference links."""
+    actor = finding.candidate.actor
+    cut: list[str] = []
+    intrusion_set = MispObject("intrusion-set")
+    intrusion_set.add("name", actor.name, tags=finding.tags)
+    if input_uuid:
+        intrusion_set.reference(input_uuid, "related-to")
+    if _canonical_needed(finding, answer, found_in):
+        canonical = _canonical(finding, answer, found_in)
+        attributes.append(canonical)
+        # The object names its canonical attribute too: a later run on that attribute then finds
+        # every reference in place.
+        intrusion_set.reference(canonical["uuid"], "related-to")
+    description = next((c.description for c in actor.clusters if c.description), "")
+    if description:
+        intrusion_set.add("description", description, disable_correlation=True)
+    aliases = _attested_aliases(finding)
+    cap = detail.aliases if finding.tagged or finding.role == "resolved" else detail.candidate_aliases
+    for alias in aliases[:cap]:
+        intrusion_set.add("aliases", alias)
+    _note_cut(cut, "aliases", cap, len(aliases))
+    victim = None
+    if finding.role == "resolved" or finding.tagged:
+        targeting = finding.targeting
+        goals = (*targeting.incident_types, *targeting.motives)
+        for item in goals[: detail.goals]:
+            intrusion_set.add("goals", item.value, comment=_provenance(item.sources, detail))
+        _note_cut(cut, "goals", detail.goals, len(goals))
+        victim = _victim(finding, detail, cut)
+        if victim is not None:
+            intrusion_set.reference(victim.uuid, "targets")
+    comment = _object_comment(finding, answer)
+    if cut:
+        comment += (f" Summary: {'; '.join(cut)} left out; set the module's detail setting to full for everything."
+                    if settings.detail == "summary" else f" Left out to bound the answer: {'; '.join(cut)}.")
+    if found_in is not None:
+        comment += f" Found in the text: {found_in}"
+    intrusion_set.comment = comment + note
+    objects.append(intrusion_set.to_dict())
+    if victim is not None:
+        objects.append(victim.to_dict())
+    if not finding.tagged:
+        return
+    if settings.include_aliases_as_attributes:
+        attributes.extend(_alias_attributes(finding, answer, aliases))
+    for url in _references(finding, settings.max_links):
+        attributes.append(attribute("link", url, category="External analysis",
+                                    comment=f"Reference on {actor.name} from MISP galaxies"))
 
 
 def _canonical_needed(finding: Finding, answer: Answer, found_in: str | None) -> bool:
@@ -273,46 +244,31 @@ def _canonical(finding: Finding, answer: Answer, found_in: str | None) -> dict[s
     return attribute("threat-actor", actor.name, category="Attribution", tags=finding.tags, comment=comment)
 
 
-def _add_victims(entry: _Entry, detail: Detail, budget: _Budget) -> None:
+def _victim(finding: Finding, detail: Detail, cut: list[str]) -> MispObject | None:
     """The actor's best-supported targets: most independent sources first."""
-    targeting = entry.finding.targeting
-    actor = entry.finding.candidate.actor
+    targeting = finding.targeting
+    if not targeting.victims:
+        return None
+    victim = MispObject("victim", comment=(
+        f"Known targeting of {finding.candidate.actor.name} from MISP galaxies: the actor's history, not this "
+        f"event's victims. The best-supported come first; items read from a cluster description say so in "
+        f"their comment."))
     sections = (
         ("regions", "places", _ranked((*targeting.countries, *targeting.regions)), detail.places),
         ("sectors", "sectors", _ranked(targeting.sectors), detail.sectors),
         ("name", "named victims", _ranked(targeting.organisations), detail.organisations),
     )
     for relation, label, items, cap in sections:
-        shown = 0
         for item in items[:cap]:
-            if not budget.take():
-                break
-            if entry.victim is None:
-                entry.victim = MispObject("victim", comment=(
-                    f"Known targeting of {actor.name} from MISP galaxies: the actor's history, not this "
-                    f"event's victims. Items read from a cluster description say so in their comment; the "
-                    f"best-supported come first."))
-                entry.intrusion_set.reference(entry.victim.uuid, "targets")
             tags = (item.galaxy_tag,) if item.galaxy_tag else ()
-            entry.victim.add(relation, item.value, comment=_provenance(item.sources), tags=tags)
-            shown += 1
-        _note_cut(entry, label, shown, len(items))
+            victim.add(relation, item.value, comment=_provenance(item.sources, detail), tags=tags)
+        _note_cut(cut, label, cap, len(items))
+    return victim
 
 
 def _ranked(items: Sequence[TargetItem]) -> list[TargetItem]:
     """Most independent sources (distinct clusters) first; structured before description-only; stable."""
     return sorted(items, key=lambda i: (-len({(s.galaxy, s.cluster) for s in i.sources}), not i.structured))
-
-
-def _add_aliases(entry: _Entry, detail: Detail, budget: _Budget) -> None:
-    aliases = _attested_aliases(entry.finding)
-    shown = 0
-    for alias in aliases[: detail.aliases]:
-        if not budget.take():
-            break
-        entry.intrusion_set.add("aliases", alias)
-        shown += 1
-    _note_cut(entry, "aliases", shown, len(aliases))
 
 
 def _attested_aliases(finding: Finding) -> list[str]:
@@ -326,25 +282,19 @@ def _attested_aliases(finding: Finding) -> list[str]:
     return sorted(aliases, key=lambda a: -support.get(a.casefold(), 0))
 
 
-def _alias_attributes(entry: _Entry, budget: _Budget) -> list[dict[str, Any]]:
+def _alias_attributes(finding: Finding, answer: Answer, aliases: Sequence[str]) -> list[dict[str, Any]]:
     """Each alias as a threat-actor attribute, tagged like the actor so a later run resolves it
     by its tags (an alias alone may name another actor too) and changes nothing."""
-    finding, answer = entry.finding, entry.answer
     actor = finding.candidate.actor
     skip = {answer.resolution.query.strip().casefold(), actor.name.casefold()}
-    out: list[dict[str, Any]] = []
-    for alias in [a for a in _attested_aliases(finding) if a.casefold() not in skip][:MAX_ALIAS_ATTRIBUTES]:
-        if not budget.take():
-            break
-        out.append(attribute(
-            "threat-actor", alias, category="Attribution", tags=finding.tags,
-            comment=f"Alias of {actor.name} in MISP galaxies, added so events naming it differently correlate"))
-    return out
+    return [attribute("threat-actor", alias, category="Attribution", tags=finding.tags,
+                      comment=f"Alias of {actor.name} in MISP galaxies, added so events naming it differently correlate")
+            for alias in [a for a in aliases if a.casefold() not in skip][:MAX_ALIAS_ATTRIBUTES]]
 
 
-def _note_cut(entry: _Entry, label: str, shown: int, total: int) -> None:
-    if shown < total:
-        entry.cut.append(f"{total - shown} of {total} {label}")
+def _note_cut(cut: list[str], label: str, cap: int, total: int) -> None:
+    if total > cap:
+        cut.append(f"{total - cap} of {total} {label}")
 
 
 def _object_comment(finding: Finding, answer: Answer) -> str:
@@ -380,9 +330,20 @@ def _how_matched(query: str, finding: Finding) -> str:
     return f"{query!r} matched {cand.matched!r} of {cand.actor.name} ({cand.tier.label} match)"
 
 
-def _provenance(sources: Iterable[Source]) -> str:
-    said = [f"{s.galaxy} {s.cluster!r} ({'description' if s.from_description else s.field})" for s in sources]
-    return "From " + "; ".join(dict.fromkeys(said))
+def _provenance(sources: Iterable[Source], detail: Detail) -> str:
+    """Where an item comes from. In full: every galaxy, cluster and field. In summary, short enough
+    for MISP's narrow comment column: how many clusters say it, from which galaxies, and which
+    of those only say it in a description."""
+    sources = tuple(sources)
+    if detail.full_provenance:
+        said = [f"{s.galaxy} {s.cluster!r} ({'description' if s.from_description else s.field})" for s in sources]
+        return "From " + "; ".join(dict.fromkeys(said))
+    described: dict[str, bool] = {}      # galaxy -> only its descriptions say it
+    for source in sources:
+        described[source.galaxy] = described.get(source.galaxy, True) and source.from_description
+    count = len({(s.galaxy, s.cluster) for s in sources})
+    where = ", ".join(f"{galaxy} (description)" if only else galaxy for galaxy, only in described.items())
+    return f"{count} source{'s' if count != 1 else ''}: {where}"
 
 
 def _references(finding: Finding, limit: int) -> list[str]:
