@@ -147,3 +147,15 @@ def test_the_ui_still_scans_text_inside_an_object_on_request(payload: Payload) -
     query = payload(value="The report attributes it to APT28.")
     query["attribute"].update(type="text", category="Other", object_id="12", object_relation="description")
     assert module.dict_handler(query)["results"]
+
+
+def test_a_summary_shows_each_name_once(payload: Payload) -> None:
+    """"Group 123" beside "Group123", or "APT 37" beside APT37, is one name to a reader."""
+    from misp_actor_enrich.core.names import normalise
+
+    summary = module.dict_handler(payload(value="Reaper", config=DEFAULT))["results"]["Object"][0]
+    keys = [normalise(a["value"]) for a in summary["Attribute"] if a["object_relation"] in ("name", "aliases")]
+    assert len(keys) == len(set(keys))
+    full = module.dict_handler(payload(value="Reaper", config={**DEFAULT, "detail": "full"}))["results"]["Object"][0]
+    spellings = {a["value"] for a in full["Attribute"] if a["object_relation"] == "aliases"}
+    assert {"Group123", "Group 123", "APT 37"} <= spellings      # MISP correlates exact values

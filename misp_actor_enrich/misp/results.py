@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 
 from ..core.answer import Answer, Finding
 from ..core.models import Source, TargetItem, Tier
+from ..core.names import normalise
 from ..core.settings import Settings
 from .builders import MispObject, attribute
 
@@ -136,17 +137,17 @@ class Detail:
     sectors: int
     organisations: int
     goals: int
-    full_provenance: bool   # every cluster and field in each item's comment, or a count and the galaxies
+    complete: bool          # every spelling and every cluster and field, as the galaxies give them
 
 
 DETAILS = {
     # The default: one actor in at most 34 attributes (with the default max_links of 3), the
     # best-supported and best-attested first; README "What one enrichment adds" says why.
     "summary": Detail(actors=5, aliases=8, candidate_aliases=5, places=8, sectors=6, organisations=3, goals=3,
-                      full_provenance=False),
+                      complete=False),
     # Everything the galaxies say, still bounded whatever the data.
     "full": Detail(actors=50, aliases=MAX_ALIASES, candidate_aliases=MAX_ALIASES, places=500, sectors=500,
-                   organisations=500, goals=50, full_provenance=True),
+                   organisations=500, goals=50, complete=True),
 }
 
 
@@ -195,7 +196,7 @@ def _add_actor(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], 
     description = next((c.description for c in actor.clusters if c.description), "")
     if description:
         intrusion_set.add("description", description, disable_correlation=True)
-    aliases = _attested_aliases(finding)
+    aliases = _attested_aliases(finding, detail)
     cap = detail.aliases if finding.tagged or finding.role == "resolved" else detail.candidate_aliases
     for alias in aliases[:cap]:
         intrusion_set.add("aliases", alias)
@@ -271,15 +272,27 @@ def _ranked(items: Sequence[TargetItem]) -> list[TargetItem]:
     return sorted(items, key=lambda i: (-len({(s.galaxy, s.cluster) for s in i.sources}), not i.structured))
 
 
-def _attested_aliases(finding: Finding) -> list[str]:
-    """The actor's other names, those most clusters agree on first (then the data's order)."""
+def _attested_aliases(finding: Finding, detail: Detail) -> list[str]:
+    """The actor's other names, those most clusters agree on first (then the data's order).
+
+    A summary shows each name once: "Group 123" and "Group123", or "APT 37" beside APT37, are
+    one name to a reader. Full detail keeps every spelling (MISP correlates exact values).
+    """
     actor = finding.candidate.actor
     support: dict[str, int] = {}
     for cluster in actor.clusters:
-        for name in {n.casefold() for n in (cluster.name, *cluster.synonyms)}:
-            support[name] = support.get(name, 0) + 1
-    aliases = list(actor.aliases[:MAX_ALIASES])
-    return sorted(aliases, key=lambda a: -support.get(a.casefold(), 0))
+        for key in {normalise(n) for n in (cluster.name, *cluster.synonyms)}:
+            support[key] = support.get(key, 0) + 1
+    aliases = sorted(actor.aliases[:MAX_ALIASES], key=lambda a: -support.get(normalise(a), 0))
+    if detail.complete:
+        return aliases
+    seen = {normalise(actor.name)}
+    distinct = []
+    for alias in aliases:
+        if normalise(alias) not in seen:
+            seen.add(normalise(alias))
+            distinct.append(alias)
+    return distinct
 
 
 def _alias_attributes(finding: Finding, answer: Answer, aliases: Sequence[str]) -> list[dict[str, Any]]:
@@ -335,7 +348,7 @@ def _provenance(sources: Iterable[Source], detail: Detail) -> str:
     for MISP's narrow comment column: how many clusters say it, from which galaxies, and which
     of those only say it in a description."""
     sources = tuple(sources)
-    if detail.full_provenance:
+    if detail.complete:
         said = [f"{s.galaxy} {s.cluster!r} ({'description' if s.from_description else s.field})" for s in sources]
         return "From " + "; ".join(dict.fromkeys(said))
     described: dict[str, bool] = {}      # galaxy -> only its descriptions say it
