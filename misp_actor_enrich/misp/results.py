@@ -211,10 +211,10 @@ def _add_actor(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], 
         victim = _victim(finding, detail, cut)
         if victim is not None:
             intrusion_set.reference(victim.uuid, "targets")
-    comment = _object_comment(finding, answer)
+    comment = _object_comment(finding, answer, detail)
     if cut:
-        comment += (f" Summary: {'; '.join(cut)} left out; set the module's detail setting to full for everything."
-                    if settings.detail == "summary" else f" Left out to bound the answer: {'; '.join(cut)}.")
+        comment += (f" Shows the best {', '.join(cut)}; set actor_enrich's detail to full for all."
+                    if settings.detail == "summary" else f" Shows {', '.join(cut)} (the answer is bounded).")
     if found_in is not None:
         comment += f" Found in the text: {found_in}"
     intrusion_set.comment = comment + note
@@ -307,15 +307,17 @@ def _alias_attributes(finding: Finding, answer: Answer, aliases: Sequence[str]) 
 
 def _note_cut(cut: list[str], label: str, cap: int, total: int) -> None:
     if total > cap:
-        cut.append(f"{total - cap} of {total} {label}")
+        cut.append(f"{cap} of {total} {label}")
 
 
-def _object_comment(finding: Finding, answer: Answer) -> str:
+def _object_comment(finding: Finding, answer: Answer, detail: Detail) -> str:
     actor = finding.candidate.actor
     cand = finding.candidate
     resolution = answer.resolution
-    galaxies = ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.clusters)
-    parts = [f"Known history of {actor.name} from MISP galaxies ({galaxies}); not a claim about this event."]
+    # A tagged actor's clusters are in MISP's Galaxies column already; a candidate's are not.
+    galaxies = (" (" + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.clusters) + ")"
+                if detail.complete or not finding.tagged else "")
+    parts = [f"Known history of {actor.name} from MISP galaxies{galaxies}; not a claim about this event."]
     if actor.reached:
         parts.append("Filed under " + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.reached) + ".")
     if finding.role == "resolved":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable
 
-from live_misp import LiveMisp
+from live_misp import ARTIFACTS, LiveMisp
 
 MAX_ATTRIBUTES = 50          # the default detail budget: one enrichment adds at most this many
 
@@ -15,10 +16,15 @@ def actors_attached(event: dict[str, Any]) -> int:
                and any(a["object_relation"] == "name" and a.get("Tag") for a in o["Attribute"]))
 
 
-def check_size(before: dict[str, Any], after: dict[str, Any]) -> int:
-    """At most 50 attributes per actor attached (standalone and in objects); returns how many were added."""
+def check_size(before: dict[str, Any], after: dict[str, Any], label: str) -> int:
+    """At most 50 attributes per actor attached (standalone and in objects); returns how many were added
+    and keeps the figure in the artifacts (sizes.json) for the README's numbers."""
     added = LiveMisp.attribute_count(after) - LiveMisp.attribute_count(before)
     assert added <= MAX_ATTRIBUTES * max(actors_attached(after), 1), (added, actors_attached(after))
+    path = ARTIFACTS / "sizes.json"
+    sizes = json.loads(path.read_text()) if path.is_file() else {}
+    sizes[label] = {"attributes_added": added, "actors": actors_attached(after)}
+    path.write_text(json.dumps(sizes, indent=1, sort_keys=True))
     return added
 
 

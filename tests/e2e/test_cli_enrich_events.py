@@ -43,7 +43,7 @@ def test_dry_run_then_run_then_nothing_left(misp: LiveMisp, tmp_path: Path) -> N
     check_clusters(misp, enriched, expected_tags(misp, inputs))
     threat_actors = {c for c in LiveMisp.galaxy_clusters(enriched) if c.startswith("misp-galaxy:threat-actor=")}
     assert threat_actors == {'misp-galaxy:threat-actor="Kimsuky"', 'misp-galaxy:threat-actor="APT29"'}
-    check_size(before, enriched)
+    check_size(before, enriched, "enrich-events")
     settled = misp.snapshot(event_id)
 
     code, report, _ = _run(misp, tmp_path / "again", "--event", event_id)

@@ -40,7 +40,7 @@ def test_enrich_event_twice(misp: LiveMisp, case: str) -> None:
     first = misp.event(event_id)
     expected = expected_tags(misp, inputs)
     check_clusters(misp, first, expected)
-    added = check_size(before, first)
+    added = check_size(before, first, f"enrichEvent {case}")
     if case in ("ambiguous", "unknown"):
         # Saved without review: a name that is not one actor changes nothing.
         assert misp.snapshot(event_id) == initial and not expected
@@ -92,7 +92,7 @@ def test_workflow_on_publish_twice(misp: LiveMisp, publish_workflow: None) -> No
     first = misp.event(event_id)
     check_clusters(misp, first, expected_tags(misp, inputs))
     assert first.get("Galaxy")
-    check_size(before, first)
+    check_size(before, first, "workflow")
     settled = misp.snapshot(event_id)
 
     _publish_and_wait(misp, event_id)

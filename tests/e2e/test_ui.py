@@ -41,7 +41,7 @@ def _enrich_in_browser(misp: LiveMisp, browser: Browser, name: str, kind: str, v
     browser.page_text(f"/events/view/{event_id}")
     browser.screenshot(f"ui_{name}_event")
     assert LiveMisp.attribute_count(event) == expected_total
-    check_size(before, event)
+    check_size(before, event, f"ui {name}")
     return event
 
 
