@@ -37,7 +37,7 @@ test: $(STAMP) typecheck lint
 
 # A real MISP 2.5.1 on loopback (or MISP_E2E_URL/MISP_E2E_KEY): UI, hover, enrichEvent, workflows, CLI, update.
 e2e: $(STAMP)
-	MISP_LIVE_DIR=$(MISP_LIVE) $(BIN)/python -m pytest tests/e2e
+	MISP_LIVE_DIR=$(MISP_LIVE) $(BIN)/python -m pytest -rfE tests/e2e
 
 # Debian packages misp-live needs (PHP, MariaDB, Redis, Chromium and its driver); root only.
 e2e-deps:

@@ -6,13 +6,23 @@ import os
 from typing import Iterator
 
 import pytest
-from live_misp import ARTIFACTS, LiveMisp, NoMisp, start
+from live_misp import ARTIFACTS, LiveMisp, NoMisp, source, start
 from misp_browser import CHROMEDRIVER, Browser
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The update test switches the module's data to the instance's own galaxies: it runs last.
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
+def pytest_report_header() -> str:
+    """One line saying which MISP the suite runs against, or why every test skips."""
+    try:
+        return f"e2e: against {source()}"
+    except NoMisp as exc:
+        required = " (MISP_E2E_REQUIRED: every test fails)" if os.environ.get("MISP_E2E_REQUIRED") else \
+            " (every test skips)"
+        return f"e2e: {exc}{required}"
 
 
 def pytest_configure(config: pytest.Config) -> None:

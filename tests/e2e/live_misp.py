@@ -214,6 +214,19 @@ class LiveMisp:
         return {t["name"] for t in results.get("Tag", [])}
 
 
+def source() -> str:
+    """Where the MISP will come from, in one line; raises NoMisp when there is none to use."""
+    url, key = os.environ.get("MISP_E2E_URL"), os.environ.get("MISP_E2E_KEY")
+    if url and key:
+        return f"the test instance at {url} (MISP_E2E_URL)"
+    if not (MISP_LIVE / "bringup.sh").is_file():
+        raise NoMisp(f"no MISP: set MISP_E2E_URL and MISP_E2E_KEY, or put misp-live at {MISP_LIVE}")
+    missing = [c for c in ("php", "mariadb-install-db", "redis-server") if shutil.which(c) is None]
+    if missing:
+        raise NoMisp(f"misp-live needs {', '.join(missing)}: run make e2e-deps (as root)")
+    return f"a MISP 2.5.1 brought up from {MISP_LIVE}"
+
+
 def start() -> Iterator[LiveMisp]:
     """Yield a ready MISP (see the module docstring); raises NoMisp when there is none to use."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -225,12 +238,8 @@ def start() -> Iterator[LiveMisp]:
             raise NoMisp(f"{url} does not list the {MODULE} module: serve it from its misp-modules and enable it")
         yield misp
         return
+    source()
     bringup = MISP_LIVE / "bringup.sh"
-    if not bringup.is_file():
-        raise NoMisp(f"no MISP: set MISP_E2E_URL and MISP_E2E_KEY, or put misp-live at {MISP_LIVE}")
-    missing = [c for c in ("php", "mariadb-install-db", "redis-server") if shutil.which(c) is None]
-    if missing:
-        raise NoMisp(f"misp-live needs {', '.join(missing)}: run {MISP_LIVE}/install-deps.sh --browser (as root)")
     work = Path(tempfile.mkdtemp(prefix="misp-e2e-"))
     modules = ModuleServer(free_port(), work / "modules-home")
     instance = work / "misp"
