@@ -8,7 +8,7 @@ PORT   ?= 6666
 # The versions the tests were written against: the galaxy data ships inside pymispgalaxies
 # and the object templates inside pymisp, so a newer release can change real-data answers.
 PINS   := pymisp==2.5.34.4 pymispgalaxies==1.1.1 misp-modules==3.1.1 mypy==2.4.1 pytest==9.2.0 ruff==0.17.6 \
-          selenium==4.51.0
+          selenium==4.51.0 hypothesis==6.170.17
 
 # The end-to-end suite's real MISP (tests/e2e/live_misp.py): misp-live beside the checkout, or MISP_E2E_URL/KEY.
 MISP_LIVE ?= ../shared/misp-live

@@ -222,3 +222,8 @@ def test_a_scanner_is_shared_between_threads(real_scanner: TextScanner) -> None:
     for thread in threads:
         thread.join()
     assert results == [expected] * 4
+
+
+@pytest.mark.parametrize("text", ["\nAPT37 attacked banks", " APT37", "\t\tAPT37 and more", "\u00a0APT37."])
+def test_a_name_after_nothing_but_whitespace(mini_scanner: TextScanner, text: str) -> None:
+    assert _actors(mini_scanner, text) == ["APT37"]

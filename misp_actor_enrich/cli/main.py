@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from ..core.errors import ActorEnrichError, DataError
+from ..core.errors import ActorEnrichError, DataError, one_line
 from ..version import __version__
 from . import enrich_events, resolve, scan, serve, update
 from .exit_codes import EXIT_DATA, EXIT_USAGE
@@ -24,10 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except DataError as exc:
-        print(f"misp-actor-enrich: {exc}", file=sys.stderr)
+        print(f"misp-actor-enrich: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_DATA
     except ActorEnrichError as exc:
-        print(f"misp-actor-enrich: {exc}", file=sys.stderr)
+        print(f"misp-actor-enrich: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
 
 

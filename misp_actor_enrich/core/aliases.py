@@ -61,6 +61,7 @@ class AliasIndex:
                 if stripped and stripped != key and hit not in by_stripped[stripped]:
                     by_stripped[stripped].append(hit)
         self._by_key = {k: tuple(v) for k, v in by_key.items()}
+        self._longest_key = max(map(len, self._by_key), default=0)
         self._by_stripped = {k: tuple(v) for k, v in by_stripped.items()}
         self._deletions: dict[str, tuple[str, ...]] | None = None
         self._deletions_lock = threading.Lock()
@@ -175,7 +176,9 @@ class AliasIndex:
                 min_score: float = SUGGESTION_MIN_SCORE) -> tuple[Candidate, ...]:
         """Near misses ("ScarKruft" -> ScarCruft): edit distance on normalised keys, digits kept."""
         key = normalise(strip_generic(text))
-        if len(key) < _SUGGESTION_MIN_LENGTH:
+        # Beyond the longest name plus two edits nothing can be near: and the deletion variants of a
+        # long key (NFKC turns one character into up to 18) would cost seconds and gigabytes.
+        if not _SUGGESTION_MIN_LENGTH <= len(key) <= self._longest_key + 2:
             return ()
         deletions = self._deletion_index()
         near: set[str] = set()

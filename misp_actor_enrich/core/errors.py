@@ -40,3 +40,12 @@ class ConfigError(ActorEnrichError):
 
 class DataError(ActorEnrichError):
     """Galaxy data could not be read or is not galaxy data."""
+
+
+MAX_MESSAGE_LENGTH = 300
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
+    """An error as a user sees it: one line, bounded, whatever value it quotes (a 1 MB config value)."""
+    flat = " ".join(message.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

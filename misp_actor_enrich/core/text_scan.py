@@ -346,7 +346,10 @@ def _fits(pattern: tuple[int, ...], tokens: list[str], gaps: list[str]) -> bool:
 
 def _in_url(text: str, start: int) -> bool:
     """True inside a URL or path-like run ("https://attack.mitre.org/groups/G0032"): not prose."""
-    word = text[max(0, start - 200):start].rsplit(None, 1)[-1] if start else ""
+    before = text[max(0, start - 200):start]
+    if not before or before[-1].isspace():
+        return False          # the name starts a word: a URL would run into it
+    word = before.split()[-1]
     return "://" in word or word.startswith("www.")
 
 

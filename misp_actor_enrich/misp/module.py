@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..core.errors import ActorEnrichError, InputError
+from ..core.errors import ActorEnrichError, InputError, one_line
 from ..core.settings import MODULE_CONFIG, Settings
 from ..version import __version__
 
@@ -102,7 +102,7 @@ def dict_handler(request: Any) -> dict[str, Any]:
     try:
         return _answer(parse_request(request))
     except ActorEnrichError as exc:
-        return {"error": str(exc)}
+        return {"error": one_line(str(exc))}
     except Exception as exc:  # includes AttributeError, which misp-modules would otherwise retry via handler()
         log.exception("actor_enrich failed on a request")  # never log the payload: it carries config
         return {"error": f"actor_enrich failed unexpectedly ({type(exc).__name__}); see the misp-modules log"}
@@ -115,7 +115,7 @@ def handler(q: bytes | str | None = None) -> dict[str, Any]:
     try:
         request = json.loads(q)
     except (ValueError, UnicodeDecodeError) as exc:
-        return {"error": f"request is not valid JSON: {exc}"}
+        return {"error": one_line(f"request is not valid JSON: {exc}")}
     return dict_handler(request)
 
 
@@ -266,9 +266,9 @@ def input_tags(attribute: Mapping[str, Any]) -> tuple[str, ...]:
         entries.extend(e.get("Tag") for e in attribute["AttributeTag"] if isinstance(e, Mapping))
     if isinstance(attribute.get("_allTags"), list):
         entries.extend(e for e in attribute["_allTags"] if isinstance(e, Mapping) and not e.get("inherited"))
-    names: list[str] = []
+    names: dict[str, None] = {}     # ordered and linear: an attribute may carry tens of thousands of tags
     for entry in entries:
         name = entry.get("name") if isinstance(entry, Mapping) else None
-        if isinstance(name, str) and name and name not in names:
-            names.append(name)
+        if isinstance(name, str) and name:
+            names[name] = None
     return tuple(names)
