@@ -1,0 +1,238 @@
+"""The part a place or sector plays in one description sentence: victim, origin, or something else.
+
+A country named in an actor description is not always a victim: it may be the
+actor's home ("a Russia-based group"), the one who attributes ("the US and UK
+governments attributed"), a customer ("sells a platform to governments"), a lure
+("North Korean political topics as lures"), where the actor's servers are
+("infrastructure located in China"), or context ("amid the Israel-Iran
+conflict"). Sector words have other senses too ("evade Windows defenses",
+"spyware technologies", "industrial and military applications"). Each rule looks
+at a short window before or after the mention; the first that fits decides, and
+only a mention no rule claims is a victim. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from .vocabulary import Mention
+
+
+class Verdict(Enum):
+    """Why a mention is, or is not, reported as a victim."""
+
+    VICTIM = "victim"
+    ORIGIN = "origin"                  # the actor's home, sponsor or language community
+    NAME = "name"                      # inside a proper name, a tool name or the actor's own name
+    SENSE = "sense"                    # the word means something else here ("evade defenses", "US$")
+    REPORTER = "reporter"              # who reports or attributes
+    CUSTOMER = "customer"              # who buys from the actor
+    LURE = "lure"                      # a theme or an impersonated party used as bait
+    INFRASTRUCTURE = "infrastructure"  # where the actor's servers or accounts are
+    CONTEXT = "context"                # an event the activity followed or accompanied
+    EXCLUDED = "excluded"              # named as not the target ("beyond South Korea")
+    NO_CUE = "no-cue"                  # the sentence says nothing about targeting
+    HOME = "home"                      # the actor's own country, and nothing says it attacked there
+
+
+# Roles that follow a list: in "located in China and Taiwan" Taiwan is infrastructure too.
+LIST_ROLES = frozenset({Verdict.ORIGIN, Verdict.REPORTER, Verdict.CUSTOMER, Verdict.LURE,
+                        Verdict.INFRASTRUCTURE, Verdict.CONTEXT, Verdict.EXCLUDED})
+
+_MODAL = r"(?:(?:be|is|are|was|were|been|being|likely|reportedly|allegedly|probably|possibly|believed\s+to\s+be)\s+)"
+# Words right before a place that make it the actor's origin ("linked to the Chinese government").
+_ORIGIN_BEFORE = re.compile(rf"""(?ix)
+    (?: \b(?:linked|tied|ties|links|connections?|attributed|attribution|sponsored|backed|directed|tasked|funded
+           |affiliated|align\w*|allegiance|behalf|interests|interest|support|nexus|serving|works|working|employed
+           |contractors?)(?:\s+\w+ly)?(?:\s+(?:to|by|with|of|for))?
+      | \b(?:group|actors?|it|they|which|who|operators?)\s+{_MODAL}*(?:\w+ly\s+)?(?:associated|connected)\s+(?:with|to)
+      | \battribut\w*\s+(?:[\w\-]+\s+){{1,6}}?to
+      | \b(?:be|is|was|likely|reportedly|allegedly|probably|possibly|group|actors?|operators?)[\s,]+
+        (?:\w+ly\s+)?(?:based|located|headquartered)\s+(?:in|out\s+of)
+      | \b(?:operat\w*|hails?|originat\w*|comes?|coming|emanat\w*)\s+(?:\w+ly\s+)?(?:out\s+of|from|in)
+      | \b(?:groups?|actors?|hackers?|operators?|attackers?|apts?|adversar\w+|crew|gang)\s+(?:from|in)
+    )
+    \s+(?:(?:the|a|an|suspected|likely|possibly|probably|alleged)\s+)*
+    (?:(?:government|state|regime|military|people's)\s+(?:of\s+)?)?$
+    | \bpro-$""")
+_REPORTER_BEFORE = re.compile(
+    r"(?ix)(?: \baccording\s+to | \b(?:attribut\w*|indict\w*|charged|sanction\w*|accus\w*|named|identified|exposed"
+    r"|published|released|issued|reported|disclosed|designated|described|dubbed|observed|discovered|detected"
+    r"|documented|announced|warned|assessed|confirmed)\s+(?:[\w\-]+\s+){0,3}?by"
+    r"| \b(?:advisory|advisories|report|bulletin|alert|statement)\s+(?:from|by|of) )"
+    r"\s+(?:the\s+)?(?:[\w.\-]+\s+){0,2}?$")
+# "the US and UK governments attributed ...": the place (or sector) is the subject of a reporting verb.
+_REPORTER_AFTER = re.compile(
+    r"(?x)^(?:'s)?(?:\s*(?:,|and|&)\s*(?:the\s+)?[A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)*"
+    r"(?:\s+(?:Federal|National|State|Justice))?(?:\s+(?i:governments?|authorities|officials|intelligence(?:\s+(?:agencies|services|community))?"
+    r"|agencies|cert|law\s+enforcement|prosecutors|courts?|department\s+of\s+justice|justice\s+department"
+    r"|treasury(?:\s+department)?|state\s+department|police))?"
+    r"\s+(?:(?:has|have|had|also|publicly|formally|officially|later|jointly|first|previously|recently"
+    r"|subsequently|reportedly)\s+)*"
+    r"(?:attribut(?:ed|es|e)|indicted|charged|sanctioned|accused|blamed|named|identified|assess(?:ed|es)|said|says"
+    r"|stated|reported|reports|published|publishes|released|issued|disclosed|announced|warned|revealed|alleged"
+    r"|alleges|exposed|confirmed|believes|believed|suspects|designated|offered|seized|arrested|extradited"
+    r"|convicted|dismantled)\b")
+_CUSTOMER_BEFORE = re.compile(
+    r"(?ix)\b(?:sells?|sold|selling|resell\w*|market(?:s|ed|ing)?|licen[cs](?:e|es|ed|ing)|supplie[sd]|supplying"
+    r"|(?:offer|provid)(?:e|es|ed|s|ing)?\s+(?:its\s+|their\s+)?(?:services|tools|products|platforms?|spyware|malware"
+    r"|capabilities|surveillance|software)"
+    r"|(?:its|their|whose|the\s+(?:group|actor|vendor|company)'s)\s+(?:\w+\s+)?(?:customers?|clients?|buyers?))\b([^.;:]{0,70}?)\b(?:to|for|include|includes|including|such\s+as|among|are|in)"
+    r"\s+(?:the\s+|various\s+|several\s+|other\s+|foreign\s+|many\s+)?(?:[\w\-]+\s+){0,2}$")
+_IMPERSONATE_BEFORE = re.compile(
+    r"(?ix)\b(?:impersonat\w*|pos(?:e|es|ed|ing)\s+as|masquerad\w*\s+as|pretend\w*\s+to\s+be|disguis\w*\s+as"
+    r"|spoof\w*|mimic\w*|purport\w*\s+to\s+(?:be|come)(?:\s+from)?|claim\w*\s+to\s+be(?:\s+from)?"
+    r"|appear\w*\s+to\s+(?:be|come)\s+from|in\s+the\s+name\s+of|fake|bogus|counterfeit|fraudulent)"
+    r"\s+(?:the\s+|a\s+|an\s+)?(?:[\w\-']+,?\s+(?:and\s+|or\s+)?){0,4}$")
+_TOPIC_BEFORE = re.compile(
+    r"(?ix)\b(?:lures?|decoys?|baits?|themes?|topics?|subjects?|documents?|e-?mails?|messages?|content|files?"
+    r"|attachments?|news|articles?|narratives?|pretexts?|disinformation|propaganda|messaging|issues|matters|affairs"
+    r"|polic(?:y|ies)|developments)"
+    r"\s+(?:[\w\-]+\s+){0,2}?(?:about|on|regarding|concerning|related\s+to|relating\s+to|referencing|mentioning"
+    r"|relevant\s+to|around|themed\s+on|discussing|dealing\s+with|praising|criticizing|criticising)"
+    r"\s+(?:the\s+|a\s+|an\s+)?(?:[\w\-']+\s+){0,2}$")
+# The actor's own servers: an infrastructure word, and "located/hosted in" unless the word says it alone ("C2").
+_INFRA_BEFORE = re.compile(
+    r"(?ix)(?:\b(?:c2|c&c|command[\s\-]+and[\s\-]+control|vps|vpss|prox(?:y|ies)|relays?|exit\s+nodes?|botnets?"
+    r"|hosting(?:\s+providers?)?|hosted|registered|registrars?)\b(?:\s+[\w\-']+){0,3}?\s+"
+    r"| \b(?:servers?|infrastructure|hosts?|ip\s+address(?:es)?|ips|domains?|nodes?|routers?|devices?"
+    r"|data\s*cent(?:er|re)s?)\b(?:\s+[\w\-']+){0,2}?\s+(?:located|based|hosted|registered|residing|situated)\s+)"
+    r"(?:in|within)\s+(?:the\s+)?$")
+_EVENT = (r"(?:war|wars|conflict|invasion|crisis|tensions?|protests?|dispute|escalation|hostilities|unrest|coup"
+          r"|revolution|summit|talks|visit|annexation|occupation|elections?|events?|incidents?|bombings?|strikes?"
+          r"|killings?|assassination|sanctions|ceasefire|earthquake|floods?)")
+_MEMBERS_BEFORE = re.compile(r"(?i)\b(?:composed\s+of|made\s+up\s+of|consist(?:s|ed|ing)?\s+of|members\s+include)\b"
+                             r"[^.;]{0,60}$")
+_TARGETING = re.compile(r"(?i)\b(?:target\w*|attack\w*|against|compromis\w*|hack\w*|breach\w*)\b")
+_CONTEXT_BEFORE = re.compile(
+    rf"(?ix)\b(?:following|after|amid|amidst|during|since|before|ahead\s+of|in\s+response\s+to|in\s+the\s+wake\s+of"
+    rf"|in\s+retaliation\s+(?:for|against)|coinciding\s+with|in\s+light\s+of|due\s+to|in\s+support\s+of|over)"
+    rf"\s+(?:the\s+|a\s+|an\s+|recent\s+|ongoing\s+|current\s+)*(?:[\w\-']+\s+){{0,5}}?"
+    rf"(?:{_EVENT}|(?<!during\s)attacks?\s+in|(?<!during\s)(?:military\s+)?operations?\s+in)"
+    rf"(?:\s+(?:in|on|of|between|with|against|involving|by|over|across|from))?\s+(?:the\s+)?(?:[\w\-']+\s+){{0,2}}$")
+# "expanded its targeting beyond the Korean peninsula": the place is named as not (only) the target.
+_EXCLUDED_BEFORE = re.compile(r"(?i)\b(?:beyond|outside(?:\s+of)?|except|excluding|other\s+than|neighbou?ring|bordering"
+                              r"|surrounding|adjacent\s+to)\s+(?:the\s+)?$")
+# "CopyCop is a Russian covert influence network": an adjective describing the actor itself.
+_IS_A = re.compile(r"(?i)\b(?:is|was)\s+(?:a|an)\s+(?:[\w\-]+ly\s+|suspected\s+|alleged\s+|presumed\s+|likely\s+"
+                   r"|new\s+|small\s+|prolific\s+|sophisticated\s+)*$")
+# "proficiency in Russian", "written in Chinese": a language, when no noun follows.
+_LANGUAGE_BEFORE = re.compile(r"(?i)\b(?:in|speak\w*|written|writes?|fluen\w*|proficien\w*|native)\s+$")
+_TAIL = re.compile(r"(?:'s)?(?:\s*\([^()]{1,15}\))?((?:[\s\-]+[\w']+){1,4})")
+_STOP = frozenset("by of in on at to for with and or that which who whose the a an its their from "
+                  "against as is are was were has have had but since including such through via using during after "
+                  "before between across over into within throughout amid like".split())
+_VICTIM_NOUNS = frozenset("companies company organizations organisations organization organisation "
+                          "entities entity firms businesses banks victims targets users individuals citizens "
+                          "officials networks institutions agencies ministries embassies dissidents activists "
+                          "journalists nationals people residents students interests corporations".split())
+_ORIGIN_NOUNS = frozenset("group groups actor actors apt apts hacker hackers hacking threat operator operators "
+                          "sponsored backed based nexus linked aligned affiliated attributed speaking speakers "
+                          "language origin espionage cyberespionage criminal criminals cybercriminal "
+                          "cybercriminals cybercrime gang crew collective adversary adversaries hacktivist "
+                          "hacktivists intelligence mss gru fsb svr irgc mois pla rgb army nation ransomware "
+                          "team cluster activity unit invasion regime".split())
+# Modifiers that mean origin unless a victim noun follows ("Israel-based IT company", "Chinese-speaking users").
+_WEAK_ORIGIN = frozenset("based speaking language origin".split())
+_CYBER_ORIGIN = frozenset("operations operation program programme programs units unit army forces capabilities "
+                          "actors operators command alliance team front resistance partisans".split())
+_REPORTER_NOUNS = frozenset("cybersecurity antivirus researchers researcher vendor vendors cert advisory "
+                            "advisories bulletin indictment indictments prosecutors court".split())
+_LURE_NOUNS = frozenset("themed theme themes topic topics lure lures decoy decoys bait issues affairs politics "
+                        "narratives".split())
+_CONTEXT_NOUNS = frozenset("war wars conflict conflicts crisis invasion tensions dispute disputes protests "
+                           "hostilities unrest ceasefire".split())
+# People an actor persecutes at home: "Iranian dissidents" for an Iranian actor is domestic targeting.
+_DOMESTIC_NOUNS = frozenset("dissidents dissident activists opposition minorities minority citizens nationals "
+                            "diaspora journalists protesters protestors expatriates expats civil".split())
+_DOMESTIC_PHRASE = re.compile(
+    r"(?i)\b(?:domestic(?:ally)?\s+(?:targets?|victims?|surveillance|opposition|dissidents?|users?|entities)"
+    r"|at\s+home|(?:its|their)\s+own\s+(?:citizens|people|population|nationals|country)|internal\s+dissent)\b")
+
+
+def place_verdict(sentence: str, mention: Mention) -> Verdict:
+    """What a country or region mention is in its sentence."""
+    before = sentence[max(0, mention.start - 100):mention.start]
+    after = sentence[mention.end:mention.end + 80]
+    if after.startswith("$"):
+        return Verdict.SENSE                       # "US$250,000"
+    if _REPORTER_BEFORE.search(before) or _REPORTER_AFTER.match(after):
+        return Verdict.REPORTER
+    if _EXCLUDED_BEFORE.search(before):
+        return Verdict.EXCLUDED
+    if _ORIGIN_BEFORE.search(before) or (mention.demonym and _IS_A.search(before)):
+        return Verdict.ORIGIN
+    shared = _before_roles(before)
+    if shared is not None:
+        return shared
+    if _INFRA_BEFORE.search(before):
+        return Verdict.INFRASTRUCTURE
+    tail = _TAIL.match(sentence, mention.end)
+    tokens = [t.casefold() for t in re.findall(r"[\w']+", tail.group(1))] if tail else []
+    if mention.demonym and _LANGUAGE_BEFORE.search(before) and not any(t in _VICTIM_NOUNS for t in tokens[:3]):
+        return Verdict.ORIGIN if any(t in _WEAK_ORIGIN for t in tokens[:2]) else Verdict.SENSE
+    if tokens[:1] == ["cyber"] and tokens[1:2] and tokens[1] in _CYBER_ORIGIN:
+        return Verdict.ORIGIN                      # "North Korea's cyber operations"
+    if tokens[:1] == ["natives"]:
+        return Verdict.SENSE                       # "Turkish natives": an ethnicity, not a country
+    weak = False
+    for i, token in enumerate(tokens):
+        if token in _STOP:
+            break
+        if token in _VICTIM_NOUNS:
+            return Verdict.VICTIM
+        if token in _WEAK_ORIGIN:
+            weak = True
+        elif token in _ORIGIN_NOUNS:
+            return Verdict.ORIGIN
+        elif token in _LURE_NOUNS:
+            return Verdict.LURE
+        elif token in _CONTEXT_NOUNS:
+            return Verdict.CONTEXT
+        elif token in _REPORTER_NOUNS or (token == "security" and tokens[i + 1:i + 2] in (
+                ["firm"], ["company"], ["vendor"], ["researchers"], ["firms"], ["companies"])):
+            return Verdict.REPORTER
+    return Verdict.ORIGIN if weak else Verdict.VICTIM
+
+
+def sector_verdict(sentence: str, mention: Mention) -> Verdict:
+    """What a sector mention is in its sentence; its word sense is checked by ``senses``."""
+    before = sentence[max(0, mention.start - 100):mention.start]
+    after = sentence[mention.end:mention.end + 80]
+    if _REPORTER_BEFORE.search(before) or _REPORTER_AFTER.match(after):
+        return Verdict.REPORTER
+    if _EXCLUDED_BEFORE.search(before):
+        return Verdict.EXCLUDED
+    if _ORIGIN_BEFORE.search(before):
+        return Verdict.ORIGIN                      # "on behalf of the government of Iran": the sponsor
+    shared = _before_roles(before)
+    return shared if shared is not None else Verdict.VICTIM
+
+
+def domestic_said(sentence: str, mention: Mention) -> bool:
+    """Whether the sentence says the actor attacked this place at home ("Iranian dissidents", "its own citizens")."""
+    if _DOMESTIC_PHRASE.search(sentence):
+        return True
+    tail = _TAIL.match(sentence, mention.end)
+    tokens = [t.casefold() for t in re.findall(r"[\w']+", tail.group(1))][:2] if tail else []
+    return any(t in _DOMESTIC_NOUNS for t in tokens)
+
+
+def _before_roles(before: str) -> Verdict | None:
+    if _MEMBERS_BEFORE.search(before):
+        return Verdict.ORIGIN                      # "composed of hackers, activists and journalists": who they are
+    if _CUSTOMER_BEFORE.search(before) and not re.search(r"(?i)\baccess\b", _window(before)):
+        return Verdict.CUSTOMER
+    lure = _IMPERSONATE_BEFORE.search(before) or _TOPIC_BEFORE.search(before)
+    if lure and not _TARGETING.search(lure.group()):      # "fake apps and targeting Middle Eastern enterprises"
+        return Verdict.LURE
+    if _CONTEXT_BEFORE.search(before):
+        return Verdict.CONTEXT
+    return None
+
+
+def _window(before: str) -> str:
+    """The clause the customer rule read: access brokers sell access to victims, not to customers."""
+    match = _CUSTOMER_BEFORE.search(before)
+    return before[match.start():] if match else ""
