@@ -114,6 +114,8 @@ _CONTEXT_BEFORE = re.compile(
 # "expanded its targeting beyond the Korean peninsula": the place is named as not (only) the target.
 _EXCLUDED_BEFORE = re.compile(r"(?i)\b(?:beyond|outside(?:\s+of)?|except|excluding|other\s+than|neighbou?ring|bordering"
                               r"|surrounding|adjacent\s+to)\s+(?:the\s+)?$")
+_PRO_VICTIM = re.compile(r"(?i)\s+(?:countries|nations|states|governments|organi[sz]ations|entities|websites|media"
+                         r"|outlets|groups|targets)\b")
 # "CopyCop is a Russian covert influence network": an adjective describing the actor itself.
 _IS_A = re.compile(r"(?i)\b(?:is|was)\s+(?:a|an)\s+(?:[\w\-]+ly\s+|suspected\s+|alleged\s+|presumed\s+|likely\s+"
                    r"|new\s+|small\s+|prolific\s+|sophisticated\s+)*$")
@@ -135,6 +137,8 @@ _ORIGIN_NOUNS = frozenset("group groups actor actors apt apts hacker hackers hac
                           "team cluster activity unit invasion regime".split())
 # Modifiers that mean origin unless a victim noun follows ("Israel-based IT company", "Chinese-speaking users").
 _WEAK_ORIGIN = frozenset("based speaking language origin".split())
+_UTILITY = frozenset("mobile telecom telecommunications network satellite power grid energy port pipeline cellular "
+                     "railway airport water gas".split())
 _CYBER_ORIGIN = frozenset("operations operation program programme programs units unit army forces capabilities "
                           "actors operators command alliance team front resistance partisans".split())
 _REPORTER_NOUNS = frozenset("cybersecurity antivirus researchers researcher vendor vendors cert advisory "
@@ -161,6 +165,8 @@ def place_verdict(sentence: str, mention: Mention) -> Verdict:
         return Verdict.REPORTER
     if _EXCLUDED_BEFORE.search(before):
         return Verdict.EXCLUDED
+    if before.endswith("pro-") and _PRO_VICTIM.match(after):
+        return Verdict.VICTIM                      # "targeting Israel and pro-Israel countries": sided, not home
     if _ORIGIN_BEFORE.search(before) or (mention.demonym and _IS_A.search(before)):
         return Verdict.ORIGIN
     shared = _before_roles(before)
@@ -180,8 +186,8 @@ def place_verdict(sentence: str, mention: Mention) -> Verdict:
     for i, token in enumerate(tokens):
         if token in _STOP:
             break
-        if token in _VICTIM_NOUNS:
-            return Verdict.VICTIM
+        if token in _VICTIM_NOUNS or (token in ("operator", "operators") and i and tokens[i - 1] in _UTILITY):
+            return Verdict.VICTIM                  # "a Ukrainian mobile operator" runs a network; it is no actor
         if token in _WEAK_ORIGIN:
             weak = True
         elif token in _ORIGIN_NOUNS:

@@ -135,7 +135,10 @@ def targeting_for(clusters: Sequence[Cluster], vocabulary: Vocabulary) -> Target
     # The actor's home: what structured fields and descriptions give as its origin or sponsor.
     home: set[str] = {a.code for a in (*merged.items["origins"].values(), *merged.items["sponsors"].values())
                       if a.code}
-    home |= {r.entry.code for _, d in readings for r in d.origins if r.entry.code}
+    # From descriptions, only the first sentence that names an origin: later ones name other actors'
+    # homes too ("... after the Syrian Electronic Army").
+    home |= {r.entry.code for _, d in readings for r in d.origins
+             if r.entry.code and r.sentence == d.origins[0].sentence}
     # A victim field naming the home country says the actor attacked at home: domestic, not a victim abroad.
     for key in home & set(merged.items["countries"]):
         merged.items["domestic"][key] = merged.items["countries"].pop(key)
