@@ -71,10 +71,12 @@ _GOVERNMENT_BODY = frozenset("ministry ministries embassy embassies department d
 # Organisations named after their sector: "Belarusian State University", "Truist Bank".
 _NAME_HEADS = frozenset("university universities college bank hospital airport airlines".split())
 # Sector words that read as something else unless a category noun or a list makes them a sector.
-_NEEDS_CONTEXT = frozenset({"Technology"})
-_CATEGORY = _NEUTRAL | frozenset("victims contractors personnel officials employees staff users customers "
-                                 "giants vendors manufacturers startups suppliers verticals clients professionals "
+_NEEDS_CONTEXT = frozenset({"Technology", "Police - Law enforcement"})
+_CATEGORY = _NEUTRAL | frozenset("victims contractors personnel officials employees staff users "
+                                 "giants vendors manufacturers startups suppliers verticals professionals "
                                  "workers engineers experts".split())
+# People who buy from a sector are not the sector: "e-commerce shoppers", "banking customers".
+_CONSUMERS = frozenset("shoppers customers consumers subscribers players gamers".split())
 # Nouns that make a sector word a modifier of a thing, not a sector: "military applications".
 _THING = frozenset("applications application products product purposes purpose tools tool tooling software hardware "
                    "equipment solutions expertise knowledge grade capabilities capability dialogue conference "
@@ -83,11 +85,13 @@ _THING = frozenset("applications application products product purposes purpose t
                    "profit datasets data information histories accounts transactions scams scam schemes trojan "
                    "trojans malware apps app credentials advisory advisories report reports bulletin "
                    "technologies weapons weapon crisis evasion defenses defences exercises operations sanctions "
-                   "layer protocol protocols materials regulation regulations terms".split())
+                   "layer protocol protocols materials regulation regulations terms intervention brutality action actions "
+                   "partners efforts takedown".split())
 _DEFENSE_SENSE = re.compile(r"(?i)\b(?:evade|evading|evasion|bypass\w*|network|security|cyber|endpoint|active"
                             r"|windows|disabl\w*|weaken\w*|circumvent\w*|their|its)\s+$")
 # Between two items of one list: separators, maybe other short items ("banks, law enforcement, and shipping").
 _LIST_GAP = re.compile(r"\s*(?:,\s*)?(?:[\w\-]+(?:\s+[\w\-]+)?\s*,\s*){0,3}(?:(?:and|or|&|/)\s+)?(?:the\s+)?$")
+_LANGUAGE_AFTER = re.compile(r"[\s\-]+(?:speakers|speaking|language)\b")
 _TARGETED_BEFORE = re.compile(r"(?i)\b(?:target\w*|attack\w*|against|compromis\w*|hack\w*|breach\w*|infect\w*)\b"
                               r"[^.;]{0,60}$")
 _ELIDED = re.compile(r"\b(North|South|Central|East|West|Eastern|Western|Northern|Southern|Southeast|Northeast)"
@@ -156,10 +160,15 @@ def read_sentence(sentence: str, vocabulary: Vocabulary, names: Sequence[str] = 
     out = [Reading(r.mention, sentence, r.verdict, True) if r.verdict is Verdict.VICTIM and r.entry.code in homes
            and _TARGETED_BEFORE.search(sentence, 0, r.mention.start) else r for r in out]
     # "with a focus on Russia and Ukraine-themed content": a theme or an event shared backwards by a list.
+    # "English, German, Italian, and Japanese speakers": the language noun after the list covers it all.
+    carried = False
     for i in range(len(out) - 1, 0, -1):
         later, earlier = out[i], out[i - 1]
-        if later.verdict in (Verdict.LURE, Verdict.CONTEXT) and earlier.verdict is Verdict.VICTIM \
-                and _LIST_GAP.match(sentence, earlier.mention.end, later.mention.start):
+        shared = carried or later.verdict in (Verdict.LURE, Verdict.CONTEXT) or (
+            later.verdict is Verdict.ORIGIN and _LANGUAGE_AFTER.match(sentence, later.mention.end))
+        carried = bool(shared and earlier.verdict is Verdict.VICTIM and earlier.mention.demonym == later.mention.demonym
+                       and _LIST_GAP.match(sentence, earlier.mention.end, later.mention.start))
+        if carried:
             out[i - 1] = Reading(earlier.mention, sentence, later.verdict)
     return out
 
@@ -199,7 +208,7 @@ def _sector_sense(sentence: str, mention: Mention, sectors: list[Mention]) -> bo
                                             and _DEFENSE_SENSE.search(sentence, 0, mention.start)):
         return False
     head = _head(sentence, mention.end, " " not in mention.text.strip())
-    if head in _THING:
+    if head in _THING or head in _CONSUMERS:
         return False
     if mention.entry.value in _NEEDS_CONTEXT:
         listed = any(_SECTOR_GAP.match(sentence, o.end, mention.start) or _SECTOR_GAP.match(sentence, mention.end,
@@ -209,18 +218,24 @@ def _sector_sense(sentence: str, mention: Mention, sectors: list[Mention]) -> bo
 
 
 def _head(sentence: str, end: int, single: bool) -> str | None:
-    """The noun a sector word modifies, when we know it: the next word, or the one after a pair.
+    """The noun a sector word modifies, when we know it.
 
-    "military applications" and "financial and identity datasets" name things;
-    "technology companies" names a sector. A comma ends the phrase: in "hospitality,
-    software" the next word is the next item of a list.
+    "military applications", "financial and identity datasets" and "personal,
+    financial, and business information" name things; "technology companies" names
+    a sector. In a list of nouns ("hospitality, software, consulting") each item is
+    its own: only a single adjective-like word looks past its list to the head.
     """
-    words = [w.casefold().strip("-") for w in re.findall(r"[\w'\-]+|[^\w\s]", sentence[end:end + 60])[:3]]
-    if single and words[:1] in (["and"], ["or"]) and len(words) == 3:
-        words = words[2:]
-    else:
-        words = words[:1]
-    return next((w for w in words if w in _THING or w in _CATEGORY), None)
+    words: list[str] = [w.casefold().strip("-") for w in re.findall(r"[\w'\-]+|[^\w\s]", sentence[end:end + 80])[:12]]
+    if not words:
+        return None
+    if single and words[0] in (",", "and", "or"):
+        ends = [i for i, w in enumerate(words) if w in ("and", "or")]
+        # the head follows the last item: "..., and business information" / "and identity datasets"
+        at = ends[0] + 2 if ends and all(w == "," or w.isalpha() for w in words[:ends[0]]) else None
+        if at is not None and at < len(words) and (words[at] in _THING or words[at] in _CONSUMERS):
+            return words[at]
+        return None
+    return words[0] if words[0] in _THING or words[0] in _CATEGORY or words[0] in _CONSUMERS else None
 
 
 def _elided(sentence: str, places: list[Mention], vocabulary: Vocabulary) -> list[Mention]:

@@ -102,6 +102,7 @@ _INFRA_BEFORE = re.compile(
 _EVENT = (r"(?:war|wars|conflict|invasion|crisis|tensions?|protests?|dispute|escalation|hostilities|unrest|coup"
           r"|revolution|summit|talks|visit|annexation|occupation|elections?|events?|incidents?|bombings?|strikes?"
           r"|killings?|assassination|sanctions|ceasefire|earthquake|floods?)")
+_PARTNERS_BEFORE = re.compile(r"(?i)\b(?:work\w*|cooperat\w*|collaborat\w*|partner\w*)\s+with\b[^.;]{0,60}$")
 _MEMBERS_BEFORE = re.compile(r"(?i)\b(?:composed\s+of|made\s+up\s+of|consist(?:s|ed|ing)?\s+of|members\s+include)\b"
                              r"[^.;]{0,60}$")
 _TARGETING = re.compile(r"(?i)\b(?:target\w*|attack\w*|against|compromis\w*|hack\w*|breach\w*)\b")
@@ -114,6 +115,14 @@ _CONTEXT_BEFORE = re.compile(
 # "expanded its targeting beyond the Korean peninsula": the place is named as not (only) the target.
 _EXCLUDED_BEFORE = re.compile(r"(?i)\b(?:beyond|outside(?:\s+of)?|except|excluding|other\s+than|neighbou?ring|bordering"
                               r"|surrounding|adjacent\s+to)\s+(?:the\s+)?$")
+# "websites affiliated with Israel": the link describes the victim, not the actor.
+_VICTIM_LINKED = re.compile(r"(?i)\b(?:websites?|sites|organi[sz]ations|entities|companies|firms|individuals|people"
+                            r"|users|targets|institutions|businesses|networks|outlets|accounts)\s+(?:\w+\s+)?"
+                            r"(?:linked|tied|affiliated|associated|connected|aligned)\s+(?:to|with)\s+(?:the\s+)?$")
+_INTERESTED_BEFORE = re.compile(r"(?i)\b(?:individuals|people|users|those|persons|researchers|experts|readers)\s+"
+                                r"(?:who\s+are\s+)?interested\s+in\s+(?:the\s+)?$")
+# "the report determines the location (Chengdu, PRC)": where the attackers are.
+_LOCATION_BEFORE = re.compile(r"(?i)\blocation\s*(?:\(\s*)?(?:[A-Z][\w\-]+,\s*)?$")
 _PRO_VICTIM = re.compile(r"(?i)\s+(?:countries|nations|states|governments|organi[sz]ations|entities|websites|media"
                          r"|outlets|groups|targets)\b")
 # "CopyCop is a Russian covert influence network": an adjective describing the actor itself.
@@ -167,7 +176,10 @@ def place_verdict(sentence: str, mention: Mention) -> Verdict:
         return Verdict.EXCLUDED
     if before.endswith("pro-") and _PRO_VICTIM.match(after):
         return Verdict.VICTIM                      # "targeting Israel and pro-Israel countries": sided, not home
-    if _ORIGIN_BEFORE.search(before) or (mention.demonym and _IS_A.search(before)):
+    if _INTERESTED_BEFORE.search(before):
+        return Verdict.LURE                        # "individuals interested in North Korea": a topic
+    if (_ORIGIN_BEFORE.search(before) and not _VICTIM_LINKED.search(before)) \
+            or (mention.demonym and _IS_A.search(before)) or _LOCATION_BEFORE.search(before):
         return Verdict.ORIGIN
     shared = _before_roles(before)
     if shared is not None:
@@ -226,6 +238,8 @@ def domestic_said(sentence: str, mention: Mention) -> bool:
 
 
 def _before_roles(before: str) -> Verdict | None:
+    if _PARTNERS_BEFORE.search(before):
+        return Verdict.REPORTER                    # "working with the FBI and other law enforcement agencies"
     if _MEMBERS_BEFORE.search(before):
         return Verdict.ORIGIN                      # "composed of hackers, activists and journalists": who they are
     if _CUSTOMER_BEFORE.search(before) and not re.search(r"(?i)\baccess\b", _window(before)):

@@ -94,13 +94,14 @@ _REGIONS = (
 # Free sector words -> sector-galaxy value (keys are normalised with _key).
 _SECTOR_ALIASES = (
     "Government, Administration:governments/government agencies/government institutions/governmental"
-    "/government agencies and services/public administration/public sector/ministries|Health:health care/medical"
+    "/government agencies and services/public administration/public sector/ministries/state agencies|Health:health care/medical"
     "/hospitals/healthcare sector|News - Media:media and entertainment/news media/media organizations"
     "/news outlets/media outlets/news agencies/news agency/news organizations/news organisations/news websites"
     "/news sites/newspapers/broadcasters"
     "|Finance:financial services/financial institutions/financial sector/credit unions|Bank:banks/banking"
     "|Defense:defence/defense industrial base/defense contractor/defense contractors/defense industry"
     "|NGO:ngos/non governmental organizations/non governmental organisations/humanitarian"
+    "/human rights organizations/human rights organisations/human rights groups/human rights defenders"
     "/humanitarian organizations/humanitarian organisations/humanitarian groups/humanitarian agencies"
     "/aid organizations/aid organisations/aid agencies/relief organizations/relief organisations"
     "|Non-profit organisation:non profit/nonprofit/non profits/nonprofits/charities/charitable organizations"
@@ -130,6 +131,9 @@ _SECTOR_ALIASES = (
     "|Water:water utilities/water utility/water treatment/water treatment facilities/water treatment plants"
     "/water and wastewater/wastewater/water wastewater/water sector/water supply/water systems/water facilities"
     "/water companies/water authorities"
+    "|Managed Services Provider:managed service providers/managed service provider/managed services providers"
+    "|Police - Law enforcement:law enforcement/police|Justice:judiciary/judicial|Investment:investment firms"
+    "/investment companies/investment funds|Automotive:motor vehicles/automakers/automobile"
     "|Mining:mining companies|eCommerce:e commerce"
 )
 # Description-only: sector words too generic to trust in prose ("infrastructure" = C2 servers).
