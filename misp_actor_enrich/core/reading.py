@@ -86,13 +86,15 @@ _THING = frozenset("applications application products product purposes purpose t
                    "trojans malware apps app credentials advisory advisories report reports bulletin "
                    "technologies weapons weapon crisis evasion defenses defences exercises operations sanctions "
                    "layer protocol protocols materials regulation regulations terms intervention brutality action actions "
-                   "partners efforts takedown".split())
+                   "partners efforts takedown element elements names".split())
 _DEFENSE_SENSE = re.compile(r"(?i)\b(?:evade|evading|evasion|bypass\w*|network|security|cyber|endpoint|active"
                             r"|windows|disabl\w*|weaken\w*|circumvent\w*|their|its)\s+$")
 # Between two items of one list: separators, maybe other short items ("banks, law enforcement, and shipping").
-_LIST_GAP = re.compile(r"\s*(?:,\s*)?(?:[\w\-]+(?:\s+[\w\-]+)?\s*,\s*){0,3}(?:(?:and|or|&|/)\s+)?(?:the\s+)?$")
+# "namely"/"including" continue a list of lures only ("from major banks, namely Shinhan Savings Bank").
+_LIST_GAP = re.compile(r"\s*(?:,\s*)?((?:namely|including|such\s+as|e\.g\.)\s+)?(?:[\w\-]+(?:\s+[\w\-]+)?\s*,\s*){0,3}"
+                       r"(?:(?:and|or|&|/)\s+)?(?:the\s+)?(?:[A-Z][\w\-]*\s+){0,3}$")
 _LANGUAGE_AFTER = re.compile(r"[\s\-]+(?:speakers|speaking|language)\b")
-_TARGETED_BEFORE = re.compile(r"(?i)\b(?:target\w*|attack\w*|against|compromis\w*|hack\w*|breach\w*|infect\w*)\b"
+_TARGETED_BEFORE = re.compile(r"(?i)\b(?:target\w*|attack(?:s|ed|ing)?|against|compromis\w*|hack(?:s|ed|ing)?|breach\w*|infect\w*)\b"
                               r"[^.;]{0,60}$")
 _ELIDED = re.compile(r"\b(North|South|Central|East|West|Eastern|Western|Northern|Southern|Southeast|Northeast)"
                      r"\s+(?:and|&|or)\s+$")
@@ -139,8 +141,9 @@ def read_sentence(sentence: str, vocabulary: Vocabulary, names: Sequence[str] = 
     previous: Reading | None = None
     for mention in sorted((*places, *sectors), key=lambda m: m.start):
         verdict = _verdict(sentence, mention, masked, runs, sectors, origin_ends)
-        if previous is not None and verdict is Verdict.VICTIM and previous.verdict in LIST_ROLES \
-                and _LIST_GAP.match(sentence, previous.mention.end, mention.start) \
+        gap = _LIST_GAP.match(sentence, previous.mention.end, mention.start) if previous is not None else None
+        if previous is not None and gap and verdict is Verdict.VICTIM and previous.verdict in LIST_ROLES \
+                and (previous.verdict is Verdict.LURE or not gap.group(1)) \
                 and not _CUE.search(sentence, previous.mention.end, mention.start):
             verdict = previous.verdict          # "located in China and Taiwan": the list shares its role
         elif previous is not None and _APPOSITION.match(sentence, previous.mention.end, mention.start) \
@@ -154,7 +157,8 @@ def read_sentence(sentence: str, vocabulary: Vocabulary, names: Sequence[str] = 
             and domestic_said(sentence, mention)
         reading = Reading(mention, sentence, verdict, domestic)
         out.append(reading)
-        previous = reading
+        if verdict is not Verdict.NAME:         # a name inside a list does not end it
+            previous = reading
     # "a group based in Belarus ... targeting organizations in Belarus": it says the actor attacked at home.
     homes = {r.entry.code for r in out if r.verdict is Verdict.ORIGIN and r.entry.code}
     out = [Reading(r.mention, sentence, r.verdict, True) if r.verdict is Verdict.VICTIM and r.entry.code in homes
@@ -226,6 +230,8 @@ def _head(sentence: str, end: int, single: bool) -> str | None:
     its own: only a single adjective-like word looks past its list to the head.
     """
     words: list[str] = [w.casefold().strip("-") for w in re.findall(r"[\w'\-]+|[^\w\s]", sentence[end:end + 80])[:12]]
+    if words[:1] in (["related"], ["themed"], ["focused"], ["oriented"]):
+        words = words[1:]                       # "energy-related data": the head is "data"
     if not words:
         return None
     if single and words[0] in (",", "and", "or"):

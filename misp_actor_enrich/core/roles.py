@@ -44,17 +44,18 @@ _MODAL = r"(?:(?:be|is|are|was|were|been|being|likely|reportedly|allegedly|proba
 # Words right before a place that make it the actor's origin ("linked to the Chinese government").
 _ORIGIN_BEFORE = re.compile(rf"""(?ix)
     (?: \b(?:linked|tied|ties|links|connections?|attributed|attribution|sponsored|backed|directed|tasked|funded
-           |affiliated|align\w*|allegiance|behalf|interests|interest|support|nexus|serving|works|working|employed
+           |affiliated|align\w*|allegiance|behalf|interests|interest|support|supports|nexus
+           |serving|works|working|employed
            |contractors?)(?:\s+\w+ly)?(?:\s+(?:to|by|with|of|for))?
       | \b(?:group|actors?|it|they|which|who|operators?)\s+{_MODAL}*(?:\w+ly\s+)?(?:associated|connected)\s+(?:with|to)
-      | \battribut\w*\s+(?:[\w\-]+\s+){{1,6}}?to
+      | \battribut(?:ed|es|e)\s+(?:[\w\-]+\s+){{1,6}}?to | \battribution\s+of\s+(?:[\w\-]+\s+){{1,4}}?to
       | \b(?:be|is|was|likely|reportedly|allegedly|probably|possibly|group|actors?|operators?)[\s,]+
         (?:\w+ly\s+)?(?:based|located|headquartered)\s+(?:in|out\s+of)
       | \b(?:operat\w*|hails?|originat\w*|comes?|coming|emanat\w*)\s+(?:\w+ly\s+)?(?:out\s+of|from|in)
       | \b(?:groups?|actors?|hackers?|operators?|attackers?|apts?|adversar\w+|crew|gang)\s+(?:from|in)
     )
     \s+(?:(?:the|a|an|suspected|likely|possibly|probably|alleged)\s+)*
-    (?:(?:government|state|regime|military|people's)\s+(?:of\s+)?)?$
+    (?:(?:government|state|regime|military|people's)\s+(?:of\s+)?)?(?:(?-i:[A-Z])[\w\-]+,\s+)?$
     | \bpro-$""")
 _REPORTER_BEFORE = re.compile(
     r"(?ix)(?: \baccording\s+to | \b(?:attribut\w*|indict\w*|charged|sanction\w*|accus\w*|named|identified|exposed"
@@ -84,7 +85,7 @@ _IMPERSONATE_BEFORE = re.compile(
     r"(?ix)\b(?:impersonat\w*|pos(?:e|es|ed|ing)\s+as|masquerad\w*\s+as|pretend\w*\s+to\s+be|disguis\w*\s+as"
     r"|spoof\w*|mimic\w*|purport\w*\s+to\s+(?:be|come)(?:\s+from)?|claim\w*\s+to\s+be(?:\s+from)?"
     r"|appear\w*\s+to\s+(?:be|come)\s+from|in\s+the\s+name\s+of|fake|bogus|counterfeit|fraudulent)"
-    r"\s+(?:the\s+|a\s+|an\s+)?(?:[\w\-']+,?\s+(?:and\s+|or\s+)?){0,4}$")
+    r"\s+(?:the\s+|a\s+|an\s+)?(?:[\w\-']+,?\s+(?:and\s+|or\s+)?){0,6}$")
 _TOPIC_BEFORE = re.compile(
     r"(?ix)\b(?:lures?|decoys?|baits?|themes?|topics?|subjects?|documents?|e-?mails?|messages?|content|files?"
     r"|attachments?|news|articles?|narratives?|pretexts?|disinformation|propaganda|messaging|issues|matters|affairs"
@@ -105,7 +106,10 @@ _EVENT = (r"(?:war|wars|conflict|invasion|crisis|tensions?|protests?|dispute|esc
 _PARTNERS_BEFORE = re.compile(r"(?i)\b(?:work\w*|cooperat\w*|collaborat\w*|partner\w*)\s+with\b[^.;]{0,60}$")
 _MEMBERS_BEFORE = re.compile(r"(?i)\b(?:composed\s+of|made\s+up\s+of|consist(?:s|ed|ing)?\s+of|members\s+include)\b"
                              r"[^.;]{0,60}$")
-_TARGETING = re.compile(r"(?i)\b(?:target\w*|attack\w*|against|compromis\w*|hack\w*|breach\w*)\b")
+# "pushing the claim that Hamas acquired Ukrainian weapons for an attack on Israel": a narrative, not a target.
+_CLAIM_BEFORE = re.compile(r"(?i)\b(?:the|a|false|fake|unfounded)\s+(?:claims?|narratives?)\s+that\b[^.;]{0,80}$")
+_REMIT_BEFORE = re.compile(r"(?i)\b(?:responsible\s+for|overseeing|oversees?|in\s+charge\s+of)\b[^.;]{0,70}$")
+_TARGETING = re.compile(r"(?i)\b(?:target\w*|attack\w*|against|compromis\w*|hack\w*|breach\w*|infiltrat\w*|infect\w*)\b")
 _CONTEXT_BEFORE = re.compile(
     rf"(?ix)\b(?:following|after|amid|amidst|during|since|before|ahead\s+of|in\s+response\s+to|in\s+the\s+wake\s+of"
     rf"|in\s+retaliation\s+(?:for|against)|coinciding\s+with|in\s+light\s+of|due\s+to|in\s+support\s+of|over)"
@@ -114,7 +118,8 @@ _CONTEXT_BEFORE = re.compile(
     rf"(?:\s+(?:in|on|of|between|with|against|involving|by|over|across|from))?\s+(?:the\s+)?(?:[\w\-']+\s+){{0,2}}$")
 # "expanded its targeting beyond the Korean peninsula": the place is named as not (only) the target.
 _EXCLUDED_BEFORE = re.compile(r"(?i)\b(?:beyond|outside(?:\s+of)?|except|excluding|other\s+than|neighbou?ring|bordering"
-                              r"|surrounding|adjacent\s+to)\s+(?:the\s+)?$")
+                              r"|surrounding|adjacent\s+to|(?:supporters|allies|friends|sympathi[sz]ers)\s+of)"
+                              r"\s+(?:the\s+)?$")
 # "websites affiliated with Israel": the link describes the victim, not the actor.
 _VICTIM_LINKED = re.compile(r"(?i)\b(?:websites?|sites|organi[sz]ations|entities|companies|firms|individuals|people"
                             r"|users|targets|institutions|businesses|networks|outlets|accounts)\s+(?:\w+\s+)?"
@@ -122,7 +127,8 @@ _VICTIM_LINKED = re.compile(r"(?i)\b(?:websites?|sites|organi[sz]ations|entities
 _INTERESTED_BEFORE = re.compile(r"(?i)\b(?:individuals|people|users|those|persons|researchers|experts|readers)\s+"
                                 r"(?:who\s+are\s+)?interested\s+in\s+(?:the\s+)?$")
 # "the report determines the location (Chengdu, PRC)": where the attackers are.
-_LOCATION_BEFORE = re.compile(r"(?i)\blocation\s*(?:\(\s*)?(?:[A-Z][\w\-]+,\s*)?$")
+_LOCATION_BEFORE = re.compile(r"\b[Ll]ocation\s*(?:\(\s*)?(?:[A-Z][\w\-]+,\s*)?$")
+_AGAINST_BEFORE = re.compile(r"(?i)\b(?:against|targeting|targets|targeted|attacking|attacked)\s+(?:the\s+)?$")
 _PRO_VICTIM = re.compile(r"(?i)\s+(?:countries|nations|states|governments|organi[sz]ations|entities|websites|media"
                          r"|outlets|groups|targets)\b")
 # "CopyCop is a Russian covert influence network": an adjective describing the actor itself.
@@ -192,7 +198,9 @@ def place_verdict(sentence: str, mention: Mention) -> Verdict:
         return Verdict.ORIGIN if any(t in _WEAK_ORIGIN for t in tokens[:2]) else Verdict.SENSE
     if tokens[:1] == ["cyber"] and tokens[1:2] and tokens[1] in _CYBER_ORIGIN:
         return Verdict.ORIGIN                      # "North Korea's cyber operations"
-    if tokens[:1] == ["natives"]:
+    if _AGAINST_BEFORE.search(before) or tokens[:1] == ["army"]:
+        return Verdict.VICTIM                      # "against the Iranian regime", "the Indian Army"
+    if tokens[:1] in (["natives"], ["names"]):
         return Verdict.SENSE                       # "Turkish natives": an ethnicity, not a country
     weak = False
     for i, token in enumerate(tokens):
@@ -244,6 +252,11 @@ def _before_roles(before: str) -> Verdict | None:
         return Verdict.ORIGIN                      # "composed of hackers, activists and journalists": who they are
     if _CUSTOMER_BEFORE.search(before) and not re.search(r"(?i)\baccess\b", _window(before)):
         return Verdict.CUSTOMER
+    remit = _REMIT_BEFORE.search(before)
+    if remit and not _TARGETING.search(remit.group()):
+        return Verdict.SENSE                       # "ministries responsible for telecommunications, health"
+    if _CLAIM_BEFORE.search(before):
+        return Verdict.LURE                        # what a narrative says is attacked is no victim
     lure = _IMPERSONATE_BEFORE.search(before) or _TOPIC_BEFORE.search(before)
     if lure and not _TARGETING.search(lure.group()):      # "fake apps and targeting Middle Eastern enterprises"
         return Verdict.LURE

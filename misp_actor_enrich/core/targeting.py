@@ -133,20 +133,23 @@ def targeting_for(clusters: Sequence[Cluster], vocabulary: Vocabulary) -> Target
     names = _own_names(clusters, vocabulary)
     readings = [(c, read_description(c.description, vocabulary, names)) for c in clusters]
     # The actor's home: what structured fields and descriptions give as its origin or sponsor.
-    home: set[str] = {a.code for a in (*merged.items["origins"].values(), *merged.items["sponsors"].values())
-                      if a.code}
+    stated: set[str] = {a.code for a in (*merged.items["origins"].values(), *merged.items["sponsors"].values())
+                        if a.code}
+    # A victim field naming the home its curators give says the actor attacked at home: domestic, not a
+    # victim abroad. Only structured origins decide this: a curator's victim list is not overruled by prose.
+    for key in stated & set(merged.items["countries"]):
+        merged.items["domestic"][key] = merged.items["countries"].pop(key)
     # From descriptions, only the first sentence that names an origin: later ones name other actors'
     # homes too ("... after the Syrian Electronic Army").
-    home |= {r.entry.code for _, d in readings for r in d.origins
-             if r.entry.code and r.sentence == d.origins[0].sentence}
-    # A victim field naming the home country says the actor attacked at home: domestic, not a victim abroad.
-    for key in home & set(merged.items["countries"]):
-        merged.items["domestic"][key] = merged.items["countries"].pop(key)
+    home = stated | {r.entry.code for _, d in readings for r in d.origins
+                     if r.entry.code and r.sentence == d.origins[0].sentence}
     for cluster, reading in readings:
         for found in reading.victims:
             source = Source(cluster.galaxy, cluster.value, "description", found.sentence)
             code = found.entry.code
-            if code is None or code not in home:
+            if code is not None and code in merged.items["countries"]:
+                merged.entry(found.entry, found.mention.text, source)      # a curator already lists it abroad
+            elif code is None or code not in home:
                 merged.entry(found.entry, found.mention.text, source)
             elif found.domestic:
                 merged.entry(found.entry, found.mention.text, source, "domestic")
