@@ -86,7 +86,7 @@ _THING = frozenset("applications application products product purposes purpose t
                    "trojans malware apps app credentials advisory advisories report reports bulletin "
                    "technologies weapons weapon crisis evasion defenses defences exercises operations sanctions "
                    "layer protocol protocols materials regulation regulations terms intervention brutality action actions "
-                   "partners efforts takedown element elements names".split())
+                   "partners efforts takedown element elements names profile profiles loss losses".split())
 _DEFENSE_SENSE = re.compile(r"(?i)\b(?:evade|evading|evasion|bypass\w*|network|security|cyber|endpoint|active"
                             r"|windows|disabl\w*|weaken\w*|circumvent\w*|their|its)\s+$")
 # Between two items of one list: separators, maybe other short items ("banks, law enforcement, and shipping").

@@ -95,7 +95,7 @@ _REGIONS = (
 _SECTOR_ALIASES = (
     "Government, Administration:governments/government agencies/government institutions/governmental"
     "/government agencies and services/public administration/public sector/ministries/state agencies|Health:health care/medical"
-    "/hospitals/healthcare sector|News - Media:media and entertainment/news media/media organizations"
+    "/hospitals/healthcare sector/health sector|News - Media:media and entertainment/news media/media organizations"
     "/news outlets/media outlets/news agencies/news agency/news organizations/news organisations/news websites"
     "/news sites/newspapers/broadcasters"
     "|Finance:financial services/financial institutions/financial sector/credit unions|Bank:banks/banking"
