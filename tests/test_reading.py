@@ -56,7 +56,7 @@ def test_sentences_split_where_a_space_is_missing() -> None:
     ("In 2021 the US and UK governments attributed the attack to the SVR.",
      {"US": "reporter", "UK": "reporter", "governments": "reporter"}),
     ("An advisory from the Belarusian CERT described the attacks.", {"Belarusian": "reporter"}),
-    ("It sells a platform called REIGN to governments.", {"governments": "customer"}),
+    ("It sells a platform called REIGN to governments that target journalists.", {"governments": "customer"}),
     ("It targets NGOs using North Korean political topics as lures.", {"NGOs": "victim", "North Korean": "lure"}),
     ("The attacks impersonate Philippine government entities.", {"Philippine": "lure", "government": "lure"}),
     ("It attacked Japan from compromised infrastructure located in China and Taiwan.",

@@ -46,7 +46,8 @@ class DescriptionReading:
 
 _LINK = re.compile(r"\[([^\[\]]*)\]\(\s*[^()\s]*(?:\([^()\s]*\)[^()\s]*)*\s*\)")
 _MARKUP = re.compile(r"\(Citation:[^)]*\)|<sup>.*?</sup>|</?[a-zA-Z][^<>]{0,200}>|https?://[^\s)\]]+")
-_SENTENCE = re.compile(r"(?<=[a-z0-9)\]\"'][.!?])\s+|(?<=[a-z]{3}[.!?])(?=[A-Z][a-z]+\s)|\n+")
+_SENTENCE = re.compile(r"(?<=[a-z0-9)\]\"'][.!?])\s+|\n+")
+_GLUED = re.compile(r"(?<=[a-z]{3}[.!?])(?=[A-Z][a-z]+\s)")     # "southeast Asia.According to ..."
 _CUE = re.compile(r"(?i)\b(?:target|attack|against|victim|compromis|focus|breach|infect|intru|spy|spied"
                   r"|spying|phish|hack|affect|hit|struck|steal|stole|exfiltrat|impact|campaign|lure"
                   r"|espionage|operations|interest(?:ed)?\s+in|disrupt|sabotag|defac|ddos|leak|extort|ransom)")
@@ -104,13 +105,23 @@ _SECTOR_GAP = re.compile(r"\s*(?:,|and|or|&|/|,\s*and|,\s*or)\s*$")
 _NAME_SECTOR_TERMS = frozenset({"olympic games", "olympics", "olympic committee"})
 
 
-def read_description(text: str, vocabulary: Vocabulary, names: Sequence[str] = ()) -> DescriptionReading:
-    """Victims, origins and dropped mentions of one description; ``names`` are the actor's own names."""
+def read_description(text: str, vocabulary: Vocabulary, names: Sequence[str] = (),
+                     memo: dict[str, list[Reading]] | None = None) -> DescriptionReading:
+    """Victims, origins and dropped mentions of one description; ``names`` are the actor's own names.
+
+    ``memo`` (sentence -> readings) lets one actor's clusters share work: galaxies copy
+    each other's sentences (Tidal's groups repeat ATT&CK's text).
+    """
     victims: list[Reading] = []
     origins: list[Reading] = []
     dropped: list[Reading] = []
     for sentence in sentences(text):
-        for reading in read_sentence(sentence, vocabulary, names):
+        found = memo.get(sentence) if memo is not None else None
+        if found is None:
+            found = read_sentence(sentence, vocabulary, names)
+            if memo is not None:
+                memo[sentence] = found
+        for reading in found:
             if reading.verdict is Verdict.VICTIM:
                 victims.append(reading)
             elif reading.verdict is Verdict.ORIGIN and reading.entry.kind is not Kind.SECTOR:
@@ -123,7 +134,7 @@ def read_description(text: str, vocabulary: Vocabulary, names: Sequence[str] = (
 def sentences(text: str) -> Iterator[str]:
     """Plain-text sentences of a markdown description."""
     text = _MARKUP.sub(" ", _LINK.sub(r"\1", (text or "").replace("’", "'")))
-    return (" ".join(s.split()) for s in _SENTENCE.split(text) if s.strip())
+    return (" ".join(s.split()) for part in _SENTENCE.split(text) for s in _GLUED.split(part) if s.strip())
 
 
 def read_sentence(sentence: str, vocabulary: Vocabulary, names: Sequence[str] = ()) -> list[Reading]:
@@ -140,6 +151,9 @@ def read_sentence(sentence: str, vocabulary: Vocabulary, names: Sequence[str] = 
     origin_ends: list[int] = []
     previous: Reading | None = None
     for mention in sorted((*places, *sectors), key=lambda m: m.start):
+        if not cue and mention.entry.kind is Kind.SECTOR:
+            out.append(Reading(mention, sentence, Verdict.NO_CUE))   # no victim here, and a sector is no origin
+            continue
         verdict = _verdict(sentence, mention, masked, runs, sectors, origin_ends)
         gap = _LIST_GAP.match(sentence, previous.mention.end, mention.start) if previous is not None else None
         if previous is not None and gap and verdict is Verdict.VICTIM and previous.verdict in LIST_ROLES \

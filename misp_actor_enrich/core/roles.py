@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import lru_cache
 
 from .vocabulary import Mention
 
@@ -170,27 +171,68 @@ _DOMESTIC_PHRASE = re.compile(
     r"|at\s+home|(?:its|their)\s+own\s+(?:citizens|people|population|nationals|country)|internal\s+dissent)\b")
 
 
+class _Gated:
+    """A window pattern behind a cheap test: it cannot match unless one of its keywords is in the text.
+
+    Every place and sector is tried against a dozen patterns anchored at the end of a
+    100-character window; a substring test first keeps that affordable.
+    """
+
+    __slots__ = ("pattern", "gate")
+
+    def __init__(self, pattern: re.Pattern[str], keys: str) -> None:
+        self.pattern = pattern
+        self.gate = re.compile("|".join(re.escape(k) for k in keys.split("|")))
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.pattern.search(text) if self.gate.search(text.lower()) else None
+
+
+_REPORTER_BEFORE_G = _Gated(_REPORTER_BEFORE, "according| by|advisor|report|bulletin|alert|statement")
+_EXCLUDED_BEFORE_G = _Gated(_EXCLUDED_BEFORE, "beyond|outside|except|excluding|other|neighbo|bordering|surrounding"
+                                               "|adjacent|supporters|allies|friends|sympathi")
+_INTERESTED_BEFORE_G = _Gated(_INTERESTED_BEFORE, "interested")
+_LOCATION_BEFORE_G = _Gated(_LOCATION_BEFORE, "ocation")
+_PARTNERS_BEFORE_G = _Gated(_PARTNERS_BEFORE, "with")
+_MEMBERS_BEFORE_G = _Gated(_MEMBERS_BEFORE, "compos|made|consist|members")
+_CUSTOMER_BEFORE_G = _Gated(_CUSTOMER_BEFORE, "sell|sold|market|licen|suppl|offer|provid|customer|client|buyer")
+_REMIT_BEFORE_G = _Gated(_REMIT_BEFORE, "responsible|overse|in charge")
+_CLAIM_BEFORE_G = _Gated(_CLAIM_BEFORE, "claim|narrative")
+_IMPERSONATE_BEFORE_G = _Gated(_IMPERSONATE_BEFORE, "imperson|pos|masquerad|pretend|disguis|spoof|mimic|purport|claim"
+                                                     "|appear|name of|fake|bogus|counterfeit|fraudulent")
+_TOPIC_BEFORE_G = _Gated(_TOPIC_BEFORE, "lure|decoy|bait|theme|topic|subject|document|mail|message|content|file"
+                                         "|attachment|news|article|narrative|pretext|disinformation|propaganda"
+                                         "|issues|matters|affairs|polic|developments")
+_CONTEXT_BEFORE_G = _Gated(_CONTEXT_BEFORE, "war|conflict|invasion|crisis|tension|protest|dispute|escalation"
+                                             "|hostilities|unrest|coup|revolution|summit|talks|visit|annexation"
+                                             "|occupation|election|event|incident|bombing|strike|killing|assassination"
+                                             "|sanctions|ceasefire|earthquake|flood|attack|operation")
+_INFRA_BEFORE_G = _Gated(_INFRA_BEFORE, "c2|c&c|command|vps|prox|relay|exit|botnet|host|registere|registrar|server"
+                                         "|infrastructure|ip|domain|node|router|device|data")
+_AGAINST_BEFORE_G = _Gated(_AGAINST_BEFORE, "against|target|attack")
+
+
 def place_verdict(sentence: str, mention: Mention) -> Verdict:
     """What a country or region mention is in its sentence."""
     before = sentence[max(0, mention.start - 100):mention.start]
     after = sentence[mention.end:mention.end + 80]
     if after.startswith("$"):
         return Verdict.SENSE                       # "US$250,000"
-    if _REPORTER_BEFORE.search(before) or _REPORTER_AFTER.match(after):
+    if _REPORTER_BEFORE_G.search(before) or _REPORTER_AFTER.match(after):
         return Verdict.REPORTER
-    if _EXCLUDED_BEFORE.search(before):
+    if _EXCLUDED_BEFORE_G.search(before):
         return Verdict.EXCLUDED
     if before.endswith("pro-") and _PRO_VICTIM.match(after):
         return Verdict.VICTIM                      # "targeting Israel and pro-Israel countries": sided, not home
-    if _INTERESTED_BEFORE.search(before):
+    if _INTERESTED_BEFORE_G.search(before):
         return Verdict.LURE                        # "individuals interested in North Korea": a topic
-    if (_ORIGIN_BEFORE.search(before) and not _VICTIM_LINKED.search(before)) \
-            or (mention.demonym and _IS_A.search(before)) or _LOCATION_BEFORE.search(before):
+    if (_ORIGIN_BEFORE.search(before, len(before) - 75) and not _VICTIM_LINKED.search(before)) \
+            or (mention.demonym and _IS_A.search(before)) or _LOCATION_BEFORE_G.search(before):
         return Verdict.ORIGIN
     shared = _before_roles(before)
     if shared is not None:
         return shared
-    if _INFRA_BEFORE.search(before):
+    if _INFRA_BEFORE_G.search(before):
         return Verdict.INFRASTRUCTURE
     tail = _TAIL.match(sentence, mention.end)
     tokens = [t.casefold() for t in re.findall(r"[\w']+", tail.group(1))] if tail else []
@@ -198,7 +240,7 @@ def place_verdict(sentence: str, mention: Mention) -> Verdict:
         return Verdict.ORIGIN if any(t in _WEAK_ORIGIN for t in tokens[:2]) else Verdict.SENSE
     if tokens[:1] == ["cyber"] and tokens[1:2] and tokens[1] in _CYBER_ORIGIN:
         return Verdict.ORIGIN                      # "North Korea's cyber operations"
-    if _AGAINST_BEFORE.search(before) or tokens[:1] == ["army"]:
+    if _AGAINST_BEFORE_G.search(before) or tokens[:1] == ["army"]:
         return Verdict.VICTIM                      # "against the Iranian regime", "the Indian Army"
     if tokens[:1] in (["natives"], ["names"]):
         return Verdict.SENSE                       # "Turkish natives": an ethnicity, not a country
@@ -226,11 +268,11 @@ def sector_verdict(sentence: str, mention: Mention) -> Verdict:
     """What a sector mention is in its sentence; its word sense is checked by ``senses``."""
     before = sentence[max(0, mention.start - 100):mention.start]
     after = sentence[mention.end:mention.end + 80]
-    if _REPORTER_BEFORE.search(before) or _REPORTER_AFTER.match(after):
+    if _REPORTER_BEFORE_G.search(before) or _REPORTER_AFTER.match(after):
         return Verdict.REPORTER
-    if _EXCLUDED_BEFORE.search(before):
+    if _EXCLUDED_BEFORE_G.search(before):
         return Verdict.EXCLUDED
-    if _ORIGIN_BEFORE.search(before):
+    if _ORIGIN_BEFORE.search(before, len(before) - 75):
         return Verdict.ORIGIN                      # "on behalf of the government of Iran": the sponsor
     shared = _before_roles(before)
     return shared if shared is not None else Verdict.VICTIM
@@ -238,34 +280,39 @@ def sector_verdict(sentence: str, mention: Mention) -> Verdict:
 
 def domestic_said(sentence: str, mention: Mention) -> bool:
     """Whether the sentence says the actor attacked this place at home ("Iranian dissidents", "its own citizens")."""
-    if _DOMESTIC_PHRASE.search(sentence):
+    if _domestic_phrase(sentence):
         return True
     tail = _TAIL.match(sentence, mention.end)
     tokens = [t.casefold() for t in re.findall(r"[\w']+", tail.group(1))][:2] if tail else []
     return any(t in _DOMESTIC_NOUNS for t in tokens)
 
 
+@lru_cache(maxsize=256)
+def _domestic_phrase(sentence: str) -> bool:
+    return _DOMESTIC_PHRASE.search(sentence) is not None
+
+
 def _before_roles(before: str) -> Verdict | None:
-    if _PARTNERS_BEFORE.search(before):
+    if _PARTNERS_BEFORE_G.search(before):
         return Verdict.REPORTER                    # "working with the FBI and other law enforcement agencies"
-    if _MEMBERS_BEFORE.search(before):
+    if _MEMBERS_BEFORE_G.search(before):
         return Verdict.ORIGIN                      # "composed of hackers, activists and journalists": who they are
-    if _CUSTOMER_BEFORE.search(before) and not re.search(r"(?i)\baccess\b", _window(before)):
+    if _CUSTOMER_BEFORE_G.search(before) and not re.search(r"(?i)\baccess\b", _window(before)):
         return Verdict.CUSTOMER
-    remit = _REMIT_BEFORE.search(before)
+    remit = _REMIT_BEFORE_G.search(before)
     if remit and not _TARGETING.search(remit.group()):
         return Verdict.SENSE                       # "ministries responsible for telecommunications, health"
-    if _CLAIM_BEFORE.search(before):
+    if _CLAIM_BEFORE_G.search(before):
         return Verdict.LURE                        # what a narrative says is attacked is no victim
-    lure = _IMPERSONATE_BEFORE.search(before) or _TOPIC_BEFORE.search(before)
+    lure = _IMPERSONATE_BEFORE_G.search(before) or _TOPIC_BEFORE_G.search(before)
     if lure and not _TARGETING.search(lure.group()):      # "fake apps and targeting Middle Eastern enterprises"
         return Verdict.LURE
-    if _CONTEXT_BEFORE.search(before):
+    if _CONTEXT_BEFORE_G.search(before):
         return Verdict.CONTEXT
     return None
 
 
 def _window(before: str) -> str:
     """The clause the customer rule read: access brokers sell access to victims, not to customers."""
-    match = _CUSTOMER_BEFORE.search(before)
+    match = _CUSTOMER_BEFORE_G.search(before)
     return before[match.start():] if match else ""

@@ -13,6 +13,7 @@ independent sources support it. Pure.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable, Sequence
@@ -131,7 +132,8 @@ def targeting_for(clusters: Sequence[Cluster], vocabulary: Vocabulary) -> Target
                     _structured(merged, role, raw.strip(), Source(cluster.galaxy, cluster.value, key), vocabulary)
 
     names = _own_names(clusters, vocabulary)
-    readings = [(c, read_description(c.description, vocabulary, names)) for c in clusters]
+    memo: dict[str, list[Reading]] = {}
+    readings = [(c, read_description(c.description, vocabulary, names, memo)) for c in clusters]
     # The actor's home: what structured fields and descriptions give as its origin or sponsor.
     stated: set[str] = {a.code for a in (*merged.items["origins"].values(), *merged.items["sponsors"].values())
                         if a.code}
@@ -158,9 +160,14 @@ def targeting_for(clusters: Sequence[Cluster], vocabulary: Vocabulary) -> Target
 
 def _own_names(clusters: Sequence[Cluster], vocab: Vocabulary) -> tuple[str, ...]:
     """The actor's names that hold a place or sector word ("Syrian Electronic Army"), longest first."""
-    names = {n for c in clusters for n in (c.value, c.name, *c.synonyms) if len(n) > 3}
-    return tuple(sorted((n for n in names if any(vocab.places_in(n)) or any(vocab.sectors_in(n))),
-                        key=len, reverse=True))
+    names = sorted({n for c in clusters for n in (c.value, c.name, *c.synonyms) if len(n) > 3 and "\n" not in n})
+    joined = "\n".join(names)
+    # One pass over all names: where each name starts, and which names a place or sector word falls in.
+    starts = [0]
+    for name in names[:-1]:
+        starts.append(starts[-1] + len(name) + 1)
+    hits = {bisect_right(starts, m.start) - 1 for m in (*vocab.places_in(joined), *vocab.sectors_in(joined))}
+    return tuple(sorted((names[i] for i in hits), key=len, reverse=True))
 
 
 def _structured(merged: _Merger, role: Role, raw: str, source: Source, vocab: Vocabulary) -> None:
