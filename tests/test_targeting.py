@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
+import sentence_set
+import yaml
+from conftest import FIXTURES
 
 from misp_actor_enrich.core.galaxy import clusters_from_document
 from misp_actor_enrich.core.knowledge import Knowledge
@@ -49,10 +52,11 @@ def test_merges_one_country_over_three_clusters(vocab: Vocabulary) -> None:
     assert kr.sources == (
         Source("threat-actor", "APT37", "cfr-suspected-victims"),
         Source("groups", "APT37", "observed_countries"),
-        Source("threat-actor", "APT37", "description"),
-        Source("mitre-intrusion-set", "APT37 - G0067", "description"),
+        Source("threat-actor", "APT37", "description", "It targets South Korea."),
+        Source("mitre-intrusion-set", "APT37 - G0067", "description", "The group has targeted victims in South Korea."),
     )
     assert kr.structured
+    assert kr.support == 3                            # threat-actor's field and description are one source
 
 
 def test_organisations_are_kept(vocab: Vocabulary) -> None:
@@ -144,7 +148,7 @@ def test_unknown_country_code_kept(vocab: Vocabulary) -> None:
     ("Believed to be based in Russia, the group attacks Ukraine.", ["Ukraine"]),
     ("Attributed to the Reconnaissance General Bureau, it targets South Korean corporations.", ["South Korea"]),
     ("The group has ties to the Russian government and targets military organizations in Georgia.",
-     ["Georgia", "Military"]),
+     ["Military", "Georgia"]),
     ("A Russia-based group targeting Israel-based IT companies.", ["Israel"]),
     ("The group operates out of Iran and hacks U.S. banks.", ["United States"]),
     ("A suspected North Korean state-sponsored cyber espionage group active since 2012.", []),
@@ -154,23 +158,25 @@ def test_unknown_country_code_kept(vocab: Vocabulary) -> None:
 ])
 def test_description_origin_vs_victim(vocab: Vocabulary, text: str, victims: list[str]) -> None:
     reading = read_description(text, vocab)
-    assert [m.entry.value for m in reading.victims] == victims
+    assert [r.entry.value for r in reading.victims] == victims
 
 
 def test_description_origins_reported(vocab: Vocabulary) -> None:
     reading = read_description("[APT37](https://attack.mitre.org/groups/G0067) is a North Korean "
                                "state-sponsored group.(Citation: FireEye APT37 Feb 2018)", vocab)
-    assert [m.entry.value for m in reading.origins] == ["North Korea"] and reading.victims == ()
+    assert [r.entry.value for r in reading.origins] == ["North Korea"] and reading.victims == ()
 
 
-def test_description_never_reports_home_country(vocab: Vocabulary) -> None:
-    # Missing "Chinese dissidents" is the accepted price of never reporting the home country.
+def test_description_never_reports_home_country_as_a_victim(vocab: Vocabulary) -> None:
+    # Said to be domestic ("Chinese dissidents" for a Chinese actor): reported as domestic, never as a victim.
     t = targeting_for([cluster("threat-actor", "X", "A Chinese APT targeting Chinese dissidents and Japan.",
                                country="CN")], vocab)
-    assert values(t.countries) == ["Japan"]
+    assert values(t.countries) == ["Japan"] and values(t.domestic) == ["China"]
+    assert t.domestic[0].sources[0].sentence == "A Chinese APT targeting Chinese dissidents and Japan."
+    # Not said to be domestic: dropped. The origin read in one sentence applies to the whole actor.
     other = targeting_for([cluster("mitre-intrusion-set", "Y", "Y is a Chinese group. Y targets China and Iran.")],
                           vocab)
-    assert values(other.countries) == ["Iran"]       # origin read in one sentence applies to the whole actor
+    assert values(other.countries) == ["Iran"] and other.domestic == ()
 
 
 def test_description_regions_and_sectors(vocab: Vocabulary) -> None:
@@ -228,8 +234,9 @@ def test_real_apt37(real_vocab: Vocabulary) -> None:
     assert "Republic of Korea" in t.countries[0].originals
     assert "North Korea" not in values(t.countries)
     assert "Middle East" in values(t.regions)
-    assert t.regions[values(t.regions).index("Middle East")].sources == (
-        Source("threat-actor", "APT37", "description"),)
+    middle_east = t.regions[values(t.regions).index("Middle East")]
+    assert [(s.galaxy, s.cluster, s.field) for s in middle_east.sources] == [("threat-actor", "APT37", "description")]
+    assert "Middle East" in (middle_east.sources[0].sentence or "")
     assert {"Aerospace", "Automotive", "Health"} <= set(values(t.sectors))
     assert values(t.sponsors) == ["North Korea"] and values(t.origins) == ["North Korea"]
 
@@ -241,5 +248,60 @@ def test_real_all_actor_clusters_sane(real_vocab: Vocabulary) -> None:
     assert cov.total == len(clusters) and cov.with_any > cov.total // 2
     for c, t in zip(clusters, results, strict=True):
         home = {i.code for i in (*t.origins, *t.sponsors)}
-        described = {i.code for i in t.countries if not i.structured}
-        assert not home & described, c.value
+        assert not home & {i.code for i in t.countries}, c.value     # the home country is never a victim abroad
+        assert not {i.code for i in t.domestic} & {i.code for i in t.countries}, c.value
+        assert all(s.sentence for i in t.victims for s in i.sources if s.from_description), c.value
+
+
+# --- evidence: provenance, independent support, ranking ------------------------------
+
+def test_support_counts_clusters_not_fields(vocab: Vocabulary) -> None:
+    t = targeting_for([
+        cluster("threat-actor", "A", "It targets Japan.", cfr_suspected_victims=("Japan", "Iran")),
+        cluster("groups", "A", observed_countries=("JP",)),
+    ], vocab)
+    japan, iran = t.countries
+    assert (japan.value, japan.support, iran.value, iran.support) == ("Japan", 2, "Iran", 1)
+    assert len(japan.sources) == 3                   # every source is kept; the same cluster counts once
+
+
+def test_copied_sentences_count_once(vocab: Vocabulary) -> None:
+    text = "The group has targeted government networks in Japan."
+    t = targeting_for([cluster("mitre-intrusion-set", "A - G0001", text), cluster("groups", "A", text),
+                       cluster("threat-actor", "A", "It attacks Japanese companies.")], vocab)
+    assert t.countries[0].value == "Japan" and len(t.countries[0].sources) == 3
+    assert t.countries[0].support == 2               # ATT&CK's text and Tidal's copy of it are one source
+
+
+def test_categories_rank_by_support_stably(vocab: Vocabulary) -> None:
+    t = targeting_for([
+        cluster("threat-actor", "A", cfr_suspected_victims=("Iran", "Japan", "Vietnam")),
+        cluster("groups", "A", observed_countries=("VN",)),
+        cluster("mitre-intrusion-set", "A - G0001", "It targets Japan."),
+    ], vocab)
+    assert [(i.value, i.support) for i in t.countries] == [("Japan", 2), ("Vietnam", 2), ("Iran", 1)]
+
+
+# --- structured fields: small clusters copied from the data ---------------------------
+
+STRUCTURED = yaml.safe_load((FIXTURES / "targeting" / "structured.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def set_vocab() -> Vocabulary:
+    return sentence_set.vocabulary()
+
+
+@pytest.mark.parametrize("case", STRUCTURED, ids=[c["case"] for c in STRUCTURED])
+def test_structured_cases(case: dict[str, Any], set_vocab: Vocabulary) -> None:
+    clusters = [Cluster(c["galaxy"], f"uuid-{i}", c["value"], (), c.get("description", ""),
+                        {k: tuple(v) for k, v in c["meta"].items()}, (), ())
+                for i, c in enumerate(case["clusters"])]
+    t = targeting_for(clusters, set_vocab)
+    for category, expected in case["expect"].items():
+        got = values(getattr(t, category))
+        assert (got if case.get("ranked") else sorted(got)) == (expected if case.get("ranked") else sorted(expected))
+    for category, counts in case.get("support", {}).items():
+        assert {i.value: i.support for i in getattr(t, category)} == counts
+    for category, unwanted in case.get("absent", {}).items():
+        assert not set(unwanted) & set(values(getattr(t, category))), category

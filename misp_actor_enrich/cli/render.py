@@ -48,7 +48,9 @@ def targeting_dict(targeting: Targeting) -> dict[str, Any]:
                 **({"code": i.code} if i.code else {}),
                 **({"tag": i.galaxy_tag} if i.galaxy_tag else {}),
                 "originals": list(i.originals),
-                "sources": [{"galaxy": s.galaxy, "cluster": s.cluster, "field": s.field} for s in i.sources],
+                "support": i.support,
+                "sources": [{"galaxy": s.galaxy, "cluster": s.cluster, "field": s.field,
+                             **({"sentence": s.sentence} if s.sentence else {})} for s in i.sources],
             }
             for i in values
         ]
@@ -62,6 +64,7 @@ def targeting_dict(targeting: Targeting) -> dict[str, Any]:
         "sponsors": items(targeting.sponsors),
         "origins": items(targeting.origins),
         "motives": items(targeting.motives),
+        "domestic": items(targeting.domestic),
     }
 
 
@@ -100,6 +103,7 @@ def print_candidate(cand: Candidate, targeting: Targeting, out: TextIO, *, tagge
         ("sponsor", [i.value for i in targeting.sponsors]),
         ("origin", [i.value for i in targeting.origins]),
         ("motives", [i.value for i in targeting.motives]),
+        ("at home", [i.value for i in targeting.domestic]),
     )
     for label, values in rows:
         if values:

@@ -105,12 +105,14 @@ class Source:
     """Where a piece of targeting came from: galaxy, cluster value and field.
 
     ``field`` is the meta key (``cfr-suspected-victims``) or ``description``
-    when the item was read from the cluster's free-text description.
+    when the item was read from the cluster's free-text description; then
+    ``sentence`` is the sentence that said it.
     """
 
     galaxy: str
     cluster: str
     field: str
+    sentence: str | None = None
 
     @property
     def from_description(self) -> bool:
@@ -139,10 +141,45 @@ class TargetItem:
         """True when at least one source is a structured meta field."""
         return any(not s.from_description for s in self.sources)
 
+    @property
+    def support(self) -> int:
+        """How many independent sources say it.
+
+        One cluster is one source, whatever fields of it say so (its structured
+        field and its description are one curator's word). Clusters of different
+        galaxies are independent, except that description sentences with the same
+        text count once: galaxies copy each other's prose (Tidal copies ATT&CK).
+        """
+        return _independent(self.sources)
+
+
+def _independent(sources: tuple[Source, ...]) -> int:
+    parent: dict[object, object] = {}
+
+    def find(key: object) -> object:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for s in sources:
+        cluster: object = ("cluster", s.galaxy, s.cluster)
+        find(cluster)
+        if s.sentence is not None:
+            parent[find(("sentence", " ".join(s.sentence.casefold().split())))] = find(cluster)
+    return len({find(("cluster", s.galaxy, s.cluster)) for s in sources})
+
 
 @dataclass(frozen=True, slots=True)
 class Targeting:
-    """An actor's known targeting, merged over its clusters."""
+    """An actor's known targeting, merged over its clusters; each category most-supported first.
+
+    ``domestic`` holds victim countries that are the actor's own (its origin or
+    sponsor), kept only because a source says the actor attacked there: a
+    structured victim field, or a description sentence that says so ("its own
+    citizens", "Iranian dissidents" for an Iranian actor). They never appear in
+    ``countries``, so a renderer that shows victims never shows the home country
+    without saying so.
+    """
 
     countries: tuple[TargetItem, ...] = ()
     regions: tuple[TargetItem, ...] = ()
@@ -152,21 +189,22 @@ class Targeting:
     sponsors: tuple[TargetItem, ...] = ()
     origins: tuple[TargetItem, ...] = ()
     motives: tuple[TargetItem, ...] = ()
+    domestic: tuple[TargetItem, ...] = ()
 
     def items(self) -> tuple[TargetItem, ...]:
         return (
             *self.countries, *self.regions, *self.organisations, *self.sectors,
-            *self.incident_types, *self.sponsors, *self.origins, *self.motives,
+            *self.incident_types, *self.sponsors, *self.origins, *self.motives, *self.domestic,
         )
 
     @property
     def victims(self) -> tuple[TargetItem, ...]:
-        """What was targeted (as opposed to who targets): countries, regions, organisations, sectors."""
+        """What was targeted abroad (as opposed to who targets): countries, regions, organisations, sectors."""
         return (*self.countries, *self.regions, *self.organisations, *self.sectors)
 
     @property
     def empty(self) -> bool:
-        return not self.victims and not self.incident_types and not self.motives
+        return not self.victims and not self.domestic and not self.incident_types and not self.motives
 
 
 # --- resolution ------------------------------------------------------------

@@ -1,20 +1,29 @@
 """Actor clusters -> Targeting: what the galaxies say an actor targets, with provenance.
 
 Structured meta fields are read first (the field registry below says what each
-key means), then free-text descriptions, where the actor's own origin must not
-be mistaken for a victim. Everything is normalised through a ``Vocabulary`` and
-merged across clusters; each item keeps its sources and original strings. Pure.
+key means), then free-text descriptions (``reading``). The actor's own country
+is never reported as a victim: a structured field or a description sentence that
+says the actor attacked at home puts it in ``Targeting.domestic``, anything else
+naming it is dropped. Everything is normalised through a ``Vocabulary`` and
+merged across clusters; each item keeps its sources (with the sentence, for
+descriptions) and original strings, and each category is ranked by how many
+independent sources support it. Pure.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from .models import Cluster, Source, Targeting, TargetItem
-from .vocabulary import Entry, Kind, Mention, Vocabulary
+from .reading import DescriptionReading, Reading, read_description
+from .vocabulary import Entry, Kind, Vocabulary
+
+__all__ = ["Coverage", "DescriptionReading", "FIELDS", "Reading", "Role", "coverage", "read_description",
+           "targeting_for"]
 
 
 class Role(Enum):
@@ -52,6 +61,8 @@ FIELDS: dict[str, Role] = {
 _ORIGIN_ALIASES = {"america": "US", "korea": "KP", "southkorea": "KR", "kaz": "KZ", "trq": "TR",
                    "mideast": "Middle East"}
 _NOT_INFO = {"", "unknown", "other"}
+# Placeholders some curators put in a sector or victim list: they say nothing about a victim.
+_PLACEHOLDERS = {"unknown", "other", "others", "n/a", "none", "various", "multiple", "tbd", "-"}
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _SPLIT_MIXED = re.compile(r"\s*(?:[,;]|\band\b)\s*")
 
@@ -66,14 +77,6 @@ class Coverage:
     description_only: int
 
 
-@dataclass(frozen=True, slots=True)
-class DescriptionReading:
-    """Places and sectors a description names as victims, and the places it names as origin."""
-
-    victims: tuple[Mention, ...]
-    origins: tuple[Mention, ...]
-
-
 @dataclass(slots=True)
 class _Acc:
     value: str
@@ -84,7 +87,7 @@ class _Acc:
 
 
 _CATEGORIES = ("countries", "regions", "organisations", "sectors",
-               "incident_types", "sponsors", "origins", "motives")
+               "incident_types", "sponsors", "origins", "motives", "domestic")
 
 
 class _Merger:
@@ -113,8 +116,9 @@ class _Merger:
 
     def targeting(self) -> Targeting:
         def items(category: str) -> tuple[TargetItem, ...]:
-            return tuple(TargetItem(a.value, tuple(a.originals), tuple(a.sources), a.code, a.tag)
-                         for a in self.items[category].values())
+            made = [TargetItem(a.value, tuple(a.originals), tuple(a.sources), a.code, a.tag)
+                    for a in self.items[category].values()]
+            return tuple(sorted(made, key=lambda i: -i.support))     # stable: ties keep first-seen order
         return Targeting(*(items(c) for c in _CATEGORIES))
 
 
@@ -127,26 +131,57 @@ def targeting_for(clusters: Sequence[Cluster], vocabulary: Vocabulary) -> Target
                 if raw.strip():
                     _structured(merged, role, raw.strip(), Source(cluster.galaxy, cluster.value, key), vocabulary)
 
-    readings = [(c, read_description(c.description, vocabulary)) for c in clusters]
-    # Descriptions mention the actor's home mostly as origin ("a Chinese group"), so never as victim.
-    home = {a.code for a in (*merged.items["origins"].values(), *merged.items["sponsors"].values()) if a.code}
-    home |= {m.entry.code for _, r in readings for m in r.origins if m.entry.code}
+    names = _own_names(clusters, vocabulary)
+    memo: dict[str, list[Reading]] = {}
+    readings = [(c, read_description(c.description, vocabulary, names, memo)) for c in clusters]
+    # The actor's home: what structured fields and descriptions give as its origin or sponsor.
+    stated: set[str] = {a.code for a in (*merged.items["origins"].values(), *merged.items["sponsors"].values())
+                        if a.code}
+    # A victim field naming the home its curators give says the actor attacked at home: domestic, not a
+    # victim abroad. Only structured origins decide this: a curator's victim list is not overruled by prose.
+    for key in stated & set(merged.items["countries"]):
+        merged.items["domestic"][key] = merged.items["countries"].pop(key)
+    # From descriptions, only the first sentence that names an origin: later ones name other actors'
+    # homes too ("... after the Syrian Electronic Army").
+    home = stated | {r.entry.code for _, d in readings for r in d.origins
+                     if r.entry.code and r.sentence == d.origins[0].sentence}
     for cluster, reading in readings:
-        source = Source(cluster.galaxy, cluster.value, "description")
-        for mention in reading.victims:
-            if mention.entry.code is None or mention.entry.code not in home:
-                merged.entry(mention.entry, mention.text, source)
+        for found in reading.victims:
+            source = Source(cluster.galaxy, cluster.value, "description", found.sentence)
+            code = found.entry.code
+            if code is not None and code in merged.items["countries"]:
+                merged.entry(found.entry, found.mention.text, source)      # a curator already lists it abroad
+            elif code is None or code not in home:
+                merged.entry(found.entry, found.mention.text, source)
+            elif found.domestic:
+                merged.entry(found.entry, found.mention.text, source, "domestic")
     return merged.targeting()
+
+
+def _own_names(clusters: Sequence[Cluster], vocab: Vocabulary) -> tuple[str, ...]:
+    """The actor's names that hold a place or sector word ("Syrian Electronic Army"), longest first."""
+    names = sorted({n for c in clusters for n in (c.value, c.name, *c.synonyms) if len(n) > 3 and "\n" not in n})
+    joined = "\n".join(names)
+    # One pass over all names: where each name starts, and which names a place or sector word falls in.
+    starts = [0]
+    for name in names[:-1]:
+        starts.append(starts[-1] + len(name) + 1)
+    hits = {bisect_right(starts, m.start) - 1 for m in (*vocab.places_in(joined), *vocab.sectors_in(joined))}
+    return tuple(sorted((names[i] for i in hits), key=len, reverse=True))
 
 
 def _structured(merged: _Merger, role: Role, raw: str, source: Source, vocab: Vocabulary) -> None:
     if role is Role.VICTIMS:
         _victim(merged, raw, source, vocab)
     elif role is Role.SECTORS:
+        if raw.casefold() in _PLACEHOLDERS:
+            return
         for name in (vocab.english(raw) if _CJK.search(raw) else (raw,)):
             _sector(merged, name, source, vocab, original=raw)
     elif role is Role.MIXED:
         for piece in filter(None, _SPLIT_MIXED.split(raw)):
+            if piece.casefold() in _PLACEHOLDERS:
+                continue
             place = vocab.place(piece)
             if place:
                 merged.entry(place, piece, source)
@@ -169,6 +204,8 @@ def _structured(merged: _Merger, role: Role, raw: str, source: Source, vocab: Vo
 
 
 def _victim(merged: _Merger, raw: str, source: Source, vocab: Vocabulary) -> None:
+    if raw.casefold() in _PLACEHOLDERS:
+        return
     if re.fullmatch(r"[A-Z]{2}", raw) and vocab.country(raw) is None:
         merged.add("countries", raw, raw, raw, source, code=raw)   # a code the galaxy lacks ("GF")
         return
@@ -204,115 +241,12 @@ def _country_or_raw(merged: _Merger, category: str, text: str, source: Source, v
 
 
 def coverage(targetings: Iterable[Targeting]) -> Coverage:
-    """Counts over victims (countries, regions, organisations, sectors)."""
+    """Counts over victims (countries, regions, organisations, sectors, domestic)."""
     total = with_any = with_structured = 0
     for t in targetings:
         total += 1
-        if t.victims:
+        victims = (*t.victims, *t.domestic)
+        if victims:
             with_any += 1
-            with_structured += any(i.structured for i in t.victims)
+            with_structured += any(i.structured for i in victims)
     return Coverage(total, with_any, with_structured, with_any - with_structured)
-
-
-# --- description reading ------------------------------------------------------
-
-_MARKUP = re.compile(r"\(Citation:[^)]*\)|<sup>.*?</sup>|https?://\S+")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_SENTENCE = re.compile(r"(?<=[a-z0-9)\]\"'][.!?])\s+|\n+")
-_CUE = re.compile(r"(?i)\b(?:target|attack|against|victim|compromis|focus|breach|infect|intru|spy|spied"
-                  r"|spying|phish|hack|affect|hit|struck|steal|stole|exfiltrat|impact|campaign|lure"
-                  r"|espionage|operations)")
-# Words right before a place that make it the actor's origin ("linked to the Chinese government").
-_ORIGIN_BEFORE = re.compile(r"""(?ix)
-    (?: \b(?:linked|tied|ties|attributed|attribution|sponsored|backed|directed|tasked|funded|affiliated
-           |align\w*|allegiance|behalf|interests|interest|support|nexus|serving|works|working|employed
-           |contractors?)(?:\s+\w+ly)?(?:\s+(?:to|by|with|of|for))?
-      | \b(?:be|is|was|likely|reportedly|allegedly|probably|possibly|group|actors?|operators?)[\s,]+
-        (?:\w+ly\s+)?(?:based|located|headquartered)\s+(?:in|out\s+of)
-      | \b(?:operat\w*|hails?|originat\w*|comes?|coming|emanat\w*)\s+(?:\w+ly\s+)?(?:out\s+of|from|in)
-      | \b(?:groups?|actors?|hackers?|operators?|attackers?|apts?|adversar\w+|crew|gang)\s+(?:from|in)
-    )
-    \s+(?:(?:the|a|an|suspected|likely|possibly|probably|alleged)\s+)*
-    (?:(?:government|state|regime|military|people's)\s+(?:of\s+)?)?$
-    | \bpro-$""")
-_REPORTER_BEFORE = re.compile(r"(?i)\baccording\s+to\s+(?:the\s+)?$")
-# "expanded its targeting beyond the Korean peninsula": the place is named as not (only) the target.
-_EXCLUDED_BEFORE = re.compile(r"(?i)\b(?:beyond|outside(?:\s+of)?|except|excluding|other\s+than)\s+(?:the\s+)?$")
-_TAIL = re.compile(r"(?:'s)?((?:[\s\-]+[\w']+){1,4})")
-_STOP = frozenset("by of in on at to for with and or that which who whose the a an its their from "
-                  "against as is are was were has have had but since including such through via using during after "
-                  "before between across over into within throughout amid like".split())
-_VICTIM_NOUNS = frozenset("companies company organizations organisations organization organisation "
-                          "entities entity firms businesses banks victims targets users individuals citizens "
-                          "officials networks institutions agencies ministries embassies dissidents activists "
-                          "journalists nationals people residents students interests corporations".split())
-_ORIGIN_NOUNS = frozenset("group groups actor actors apt apts hacker hackers hacking threat operator operators "
-                          "sponsored backed based nexus linked aligned affiliated attributed speaking speakers "
-                          "language origin espionage cyberespionage criminal criminals cybercriminal "
-                          "cybercriminals cybercrime gang crew collective adversary adversaries hacktivist "
-                          "hacktivists intelligence mss gru fsb svr irgc mois pla rgb army nation ransomware "
-                          "team cluster activity unit invasion".split())
-# Modifiers that mean origin unless a victim noun follows ("Israel-based IT company", "Chinese-speaking users").
-_WEAK_ORIGIN = frozenset("based speaking language origin".split())
-_REPORTER_NOUNS = frozenset("cybersecurity antivirus researchers researcher vendor vendors".split())
-
-
-class _Verdict(Enum):
-    VICTIM = 1
-    ORIGIN = 2
-    OTHER = 3
-
-
-def read_description(text: str, vocabulary: Vocabulary) -> DescriptionReading:
-    """Victim places and sectors named in a description, and places named as the actor's origin.
-
-    Only sentences with a targeting cue ("target", "attack", "against" ...) yield
-    victims; a place is origin when an origin phrase precedes it ("based in",
-    "linked to") or an actor noun follows it ("North Korean state-sponsored group").
-    """
-    victims: list[Mention] = []
-    origins: list[Mention] = []
-    for sentence in _sentences(text):
-        cue = _CUE.search(sentence) is not None
-        local_origins: list[Mention] = []
-        for mention in vocabulary.places_in(sentence):
-            verdict = _verdict(sentence, mention)
-            if verdict is _Verdict.ORIGIN:
-                local_origins.append(mention)
-            elif verdict is _Verdict.VICTIM and cue:
-                victims.append(mention)
-        if cue:
-            # "the Chinese government" right after an origin place is the sponsor, not a victim sector.
-            victims.extend(m for m in vocabulary.sectors_in(sentence)
-                           if not any(0 <= m.start - o.end <= 4 for o in local_origins))
-        origins.extend(local_origins)
-    return DescriptionReading(tuple(victims), tuple(origins))
-
-
-def _sentences(text: str) -> Iterator[str]:
-    text = _LINK.sub(r"\1", _MARKUP.sub(" ", (text or "").replace("’", "'")))
-    return (s for s in _SENTENCE.split(text) if s.strip())
-
-
-def _verdict(sentence: str, mention: Mention) -> _Verdict:
-    before = sentence[max(0, mention.start - 80):mention.start]
-    if _REPORTER_BEFORE.search(before) or _EXCLUDED_BEFORE.search(before):
-        return _Verdict.OTHER
-    if _ORIGIN_BEFORE.search(before):
-        return _Verdict.ORIGIN
-    tail = _TAIL.match(sentence, mention.end)
-    tokens = [t.casefold() for t in re.findall(r"[\w']+", tail.group(1))] if tail else []
-    weak = False
-    for i, token in enumerate(tokens):
-        if token in _STOP:
-            break
-        if token in _VICTIM_NOUNS:
-            return _Verdict.VICTIM
-        if token in _WEAK_ORIGIN:
-            weak = True
-        elif token in _ORIGIN_NOUNS:
-            return _Verdict.ORIGIN
-        elif token in _REPORTER_NOUNS or (token == "security" and tokens[i + 1:i + 2] in (
-                ["firm"], ["company"], ["vendor"], ["researchers"], ["firms"], ["companies"])):
-            return _Verdict.OTHER
-    return _Verdict.ORIGIN if weak else _Verdict.VICTIM

@@ -83,8 +83,8 @@ _REGIONS = (
     "|Central Africa/Middle Africa=017 - Middle Africa|East Asia/East Asian/Eastern Asia=030 - Eastern Asia"
     "|South Asia/South Asian/Southern Asia=034 - Southern Asia"
     "|Southeast Asia/South-East Asia/South East Asia/South-eastern Asia/Southeast Asian=035 - South-eastern Asia"
-    "|Central Asia/Central Asian=143 - Central Asia|Western Asia=145 - Western Asia|Asia=142 - Asia"
-    "|Europe/European=150 - Europe|Eastern Europe/Eastern European/East Europe=151 - Eastern Europe"
+    "|Central Asia/Central Asian=143 - Central Asia|Western Asia=145 - Western Asia|Asia/Asian=142 - Asia"
+    "|Europe/European=150 - Europe|Eastern Europe/Eastern European/East Europe/Eastern Bloc=151 - Eastern Europe"
     "|Northern Europe/Scandinavia/Nordic countries=154 - Northern Europe"
     "|Western Europe/Western European=155 - Western Europe|Southern Europe=039 - Southern Europe"
     "|Middle East/Middle Eastern/Mideast|MENA/Middle East and North Africa|Asia Pacific/Asia-Pacific/APAC"
@@ -94,25 +94,47 @@ _REGIONS = (
 # Free sector words -> sector-galaxy value (keys are normalised with _key).
 _SECTOR_ALIASES = (
     "Government, Administration:governments/government agencies/government institutions/governmental"
-    "/government agencies and services/public administration/public sector|Health:health care/medical"
-    "/hospitals/healthcare sector|News - Media:media and entertainment/news media/media organizations"
+    "/government agencies and services/public administration/public sector/ministries/state agencies|Health:health care/medical"
+    "/hospitals/healthcare sector/health sector|News - Media:media and entertainment/news media/media organizations"
+    "/news outlets/media outlets/news agencies/news agency/news organizations/news organisations/news websites"
+    "/news sites/newspapers/broadcasters"
     "|Finance:financial services/financial institutions/financial sector/credit unions|Bank:banks/banking"
     "|Defense:defence/defense industrial base/defense contractor/defense contractors/defense industry"
-    "|NGO:ngos/non governmental organizations/non governmental organisations"
-    "|Non-profit organisation:non profit/nonprofit/non profits/nonprofits|Telecoms:telecomms/telecom"
-    "/telecommunication/telecommunications providers|IT:information technology|High tech:high tech"
+    "|NGO:ngos/non governmental organizations/non governmental organisations/humanitarian"
+    "/human rights organizations/human rights organisations/human rights groups/human rights defenders"
+    "/humanitarian organizations/humanitarian organisations/humanitarian groups/humanitarian agencies"
+    "/aid organizations/aid organisations/aid agencies/relief organizations/relief organisations"
+    "|Non-profit organisation:non profit/nonprofit/non profits/nonprofits/charities/charitable organizations"
+    "|Telecoms:telecomms/telecom/telecommunication/telecommunications providers|IT:information technology"
+    "|High tech:high tech"
     "|Pharmacy:pharmaceuticals/pharmaceutical/pharma|Electronic:electronics/electronics manufacturers"
     "|Chemical:chemicals|Academia - University:universities/university/academia/academic"
-    "|Education:educational|Transport:transportation systems|Civil Aviation:aviation/airlines"
+    "|Education:educational|Transport:transportation systems|Civil Aviation:aviation/airlines/airline/airports"
+    "/airport/airport authorities/air traffic control"
     "|Railway:rail|Logistic:logistics|Oil:petroleum/oil and gas|Energy:energy company/energy companies"
     "|Game:gaming/video games|Casino:casinos gambling/gambling companies/gambling websites/casinos/gambling"
     "|Hospitality:hospitality leisure|Travel:travel services|Journalist:journalists|Dissidents:dissident"
     "|Semi-conductors:semiconductor industry/semiconductors/semi conductors|Manufacturing:critical manufacturing"
     "|Engineering:civil engineering|Agriculture:food and agriculture|Research - Innovation:scientific research"
-    "/research/research institutes/research institutions/research organizations|Legal:law firms"
+    "/research/research institute/research institutes/research institutions/research organizations/research organisations"
+    "/research centers/research centres/research center/research centre/research facilities/research laboratories"
+    "/research labs/research entities/research bodies|Legal:law firms/legal sector/legal services"
     "|Diplomacy:diplomatic/diplomats/embassies/foreign affairs|Military:armed forces"
     "|Electric:electricity/electric utilities/electric utility/power grid|Infrastructure:critical infrastructure"
-    "|Political party:political parties|Think Tanks:think tank|Mining:mining companies|eCommerce:e commerce"
+    "|Political party:political parties/political campaign/political campaigns/election campaign"
+    "/election campaigns/electoral campaign/electoral campaigns/presidential campaign/presidential campaigns"
+    "/campaign staff/political organizations/political organisations"
+    "|Think Tanks:think tank/policy research institute/policy research institutes/public policy research institutes"
+    "/policy institutes/policy research organizations"
+    "|Sport:sporting events/sporting event/sports organizations/sports organisations/sports federations"
+    "/sports bodies/sports teams/sports clubs/olympic games/olympics/olympic committee/anti doping agencies"
+    "|Water:water utilities/water utility/water treatment/water treatment facilities/water treatment plants"
+    "/water and wastewater/wastewater/water wastewater/water sector/water supply/water systems/water facilities"
+    "/water companies/water authorities"
+    "|Managed Services Provider:managed service providers/managed service provider/managed services providers"
+    "|Police - Law enforcement:law enforcement/police|Justice:judiciary/judicial|Investment:investment firms"
+    "/investment companies/investment funds|Automotive:motor vehicles/automakers/automobile"
+    "|Mining:mining companies|eCommerce:e commerce"
 )
 # Description-only: sector words too generic to trust in prose ("infrastructure" = C2 servers).
 _PROSE_DENY = frozenset((
@@ -127,7 +149,8 @@ _PROSE_IGNORE_SECTORS = (
     "social media/removable media/defense evasion/financial gain/financial motivation/financially motivated"
     "/social engineering/reverse engineering/military intelligence/military unit/military units"
     "/government sponsored/government backed/government linked/government affiliated/government aligned"
-    "/government directed/government funded/private sector offensive actor"
+    "/government directed/government funded/private sector offensive actor/ministry of state security"
+    "/ministry of public security/ministry of intelligence"
 )
 _PROSE_IGNORE_PLACES = (
     "New Jersey/New Mexico/New England/New South Wales/European Union/European Commission/Korean War"
@@ -187,7 +210,7 @@ def _trie_regex(words: Iterable[str], flexible_space: bool = False) -> str:
         end = "" in node
         alts = []
         for ch in sorted(k for k in node if k):
-            atom = r"[\s\-]+" if flexible_space and ch == " " else re.escape(ch)
+            atom = r"[\s\-/]+" if flexible_space and ch == " " else re.escape(ch)
             alts.append(atom + emit(node[ch]))
         if not alts:
             return ""
