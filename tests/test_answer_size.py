@@ -68,8 +68,7 @@ def test_targets_with_the_most_sources_come_first(payload: Payload, bundled: Kno
     body = module.dict_handler(payload(value="APT28", config=DEFAULT))
     victim = next(o for o in body["results"]["Object"] if o["name"] == "victim")
     targeting = bundled.targeting(bundled.resolve("APT28").candidates[0].actor)
-    support = {i.value: len({(s.galaxy, s.cluster) for s in i.sources}) for i in (*targeting.countries,
-                                                                                 *targeting.regions)}
+    support = {i.value: i.support for i in (*targeting.countries, *targeting.regions, *targeting.domestic)}
     shown = [support[a["value"]] for a in victim["Attribute"] if a["object_relation"] == "regions"]
     assert shown == sorted(shown, reverse=True) and shown[0] == max(support.values())
     assert len(shown) == 8 < len(support)
@@ -159,3 +158,14 @@ def test_a_summary_shows_each_name_once(payload: Payload) -> None:
     full = module.dict_handler(payload(value="Reaper", config={**DEFAULT, "detail": "full"}))["results"]["Object"][0]
     spellings = {a["value"] for a in full["Attribute"] if a["object_relation"] == "aliases"}
     assert {"Group123", "Group 123", "APT 37"} <= spellings      # MISP correlates exact values
+
+
+def test_the_actors_own_country_is_shown_as_home_not_as_a_victim(payload: Payload, bundled: Knowledge) -> None:
+    """APT15's home, China, is only kept because a source says it attacked there; the answer says so."""
+    actor = bundled.resolve("APT15").candidates[0].actor
+    home = [i.value for i in bundled.targeting(actor).domestic]
+    assert home == ["China"]
+    full = module.dict_handler(payload(value="APT15", config={**DEFAULT, "detail": "full"}))
+    victim = next(o for o in full["results"]["Object"] if o["name"] == "victim")
+    china = [a for a in victim["Attribute"] if a["value"] == "China"]
+    assert len(china) == 1 and china[0]["comment"].startswith("At home (the actor's own country): From ")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from ..core.answer import Answer, Finding
-from ..core.models import Source, TargetItem, Tier
+from ..core.models import TargetItem, Tier
 from ..core.names import normalise
 from ..core.settings import Settings
 from .builders import MispObject, attribute
@@ -206,7 +206,7 @@ def _add_actor(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], 
         targeting = finding.targeting
         goals = (*targeting.incident_types, *targeting.motives)
         for item in goals[: detail.goals]:
-            intrusion_set.add("goals", item.value, comment=_provenance(item.sources, detail))
+            intrusion_set.add("goals", item.value, comment=_provenance(item, detail))
         _note_cut(cut, "goals", detail.goals, len(goals))
         victim = _victim(finding, detail, cut)
         if victim is not None:
@@ -248,28 +248,29 @@ def _canonical(finding: Finding, answer: Answer, found_in: str | None) -> dict[s
 def _victim(finding: Finding, detail: Detail, cut: list[str]) -> MispObject | None:
     """The actor's best-supported targets: most independent sources first."""
     targeting = finding.targeting
-    if not targeting.victims:
+    if not targeting.victims and not targeting.domestic:
         return None
     victim = MispObject("victim", comment=(
         f"Known targeting of {finding.candidate.actor.name} from MISP galaxies: the actor's history, not this "
         f"event's victims. The best-supported come first; items read from a cluster description say so in "
         f"their comment."))
     sections = (
-        ("regions", "places", _ranked((*targeting.countries, *targeting.regions)), detail.places),
+        ("regions", "places", _ranked((*targeting.countries, *targeting.regions, *targeting.domestic)), detail.places),
         ("sectors", "sectors", _ranked(targeting.sectors), detail.sectors),
         ("name", "named victims", _ranked(targeting.organisations), detail.organisations),
     )
     for relation, label, items, cap in sections:
         for item in items[:cap]:
             tags = (item.galaxy_tag,) if item.galaxy_tag else ()
-            victim.add(relation, item.value, comment=_provenance(item.sources, detail), tags=tags)
+            at_home = "At home (the actor's own country): " if item in targeting.domestic else ""
+            victim.add(relation, item.value, comment=at_home + _provenance(item, detail), tags=tags)
         _note_cut(cut, label, cap, len(items))
     return victim
 
 
 def _ranked(items: Sequence[TargetItem]) -> list[TargetItem]:
-    """Most independent sources (distinct clusters) first; structured before description-only; stable."""
-    return sorted(items, key=lambda i: (-len({(s.galaxy, s.cluster) for s in i.sources}), not i.structured))
+    """Most independent sources first; structured before description-only; otherwise as the data says."""
+    return sorted(items, key=lambda i: (-i.support, not i.structured))
 
 
 def _attested_aliases(finding: Finding, detail: Detail) -> list[str]:
@@ -345,18 +346,19 @@ def _how_matched(query: str, finding: Finding) -> str:
     return f"{query!r} matched {cand.matched!r} of {cand.actor.name} ({cand.tier.label} match)"
 
 
-def _provenance(sources: Iterable[Source], detail: Detail) -> str:
-    """Where an item comes from. In full: every galaxy, cluster and field. In summary, short enough
-    for MISP's narrow comment column: how many clusters say it, from which galaxies, and which
-    of those only say it in a description."""
-    sources = tuple(sources)
+def _provenance(item: TargetItem, detail: Detail) -> str:
+    """Where an item comes from. In full: every galaxy, cluster and field, and the sentence a
+    description said it in. In summary, short enough for MISP's narrow comment column: how many
+    independent sources say it, from which galaxies, and which of those only in a description."""
     if detail.complete:
-        said = [f"{s.galaxy} {s.cluster!r} ({'description' if s.from_description else s.field})" for s in sources]
+        said = [f"{s.galaxy} {s.cluster!r} (" + (f"description: {s.sentence}" if s.sentence else
+                                                   "description" if s.from_description else s.field) + ")"
+                for s in item.sources]
         return "From " + "; ".join(dict.fromkeys(said))
     described: dict[str, bool] = {}      # galaxy -> only its descriptions say it
-    for source in sources:
+    for source in item.sources:
         described[source.galaxy] = described.get(source.galaxy, True) and source.from_description
-    count = len({(s.galaxy, s.cluster) for s in sources})
+    count = item.support
     where = ", ".join(f"{galaxy} (description)" if only else galaxy for galaxy, only in described.items())
     return f"{count} source{'s' if count != 1 else ''}: {where}"
 
