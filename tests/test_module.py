@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from conftest import PAYLOADS, ROOT
+from conftest import PAYLOADS
 from misp_checks import check_misp_standard
 
 from misp_actor_enrich.core.settings import MODULE_CONFIG
@@ -38,12 +38,11 @@ def test_metadata_calls_return_fresh_dicts() -> None:
     assert "oops" not in module.introspection()["input"]
 
 
-def test_payload_copies_match_shared_when_present() -> None:
-    shared = ROOT.parent / "shared" / "payloads"
-    if not shared.is_dir():
-        pytest.skip("no ../shared/payloads beside this checkout")
-    for path in shared.glob("*.json"):
-        assert json.loads(path.read_text()) == json.loads((PAYLOADS / path.name).read_text()), path.name
+def test_every_payload_fixture_is_described() -> None:
+    """fixtures/payloads/README.md says which MISP path each request shape stands for."""
+    described = (PAYLOADS / "README.md").read_text(encoding="utf-8")
+    for path in sorted(PAYLOADS.glob("*.json")):
+        assert f"`{path.name}`" in described, path.name
 
 
 @pytest.mark.parametrize("name", REQUEST_PAYLOADS)
