@@ -28,6 +28,8 @@ from ..data.cache import write_json_atomic
 from ..data.misp_api import connect, quiet_pymisp
 
 EXIT_OK, EXIT_HUMAN, EXIT_USAGE, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+EPILOG = ("exit codes: 0 done, nothing left for a human; 1 done, some names left for a human; 2 usage or "
+          "configuration error; 3 some events failed (--resume retries them); 4 MISP could not be reached")
 STATE_VERSION = 1
 MAX_CONSECUTIVE_NETWORK_ERRORS = 5   # then MISP is down: stop and leave the rest for --resume
 
@@ -43,7 +45,8 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "enrich-events", help="enrich threat-actor attributes of MISP events through the MISP API",
         description="Resolve each event's threat-actor attributes and attach the actor's galaxy clusters, "
-                    "intrusion-set and victim objects. Idempotent: a second run changes nothing.")
+                    "intrusion-set and victim objects. Idempotent: a second run changes nothing.",
+        epilog=EPILOG)
     conn = p.add_argument_group("MISP connection (flags, else MISP_URL / MISP_KEY, else the config file)")
     conn.add_argument("--url", help="MISP base URL")
     conn.add_argument("--key", help="API key (prefer MISP_KEY in the environment: flags show in ps)")
@@ -62,7 +65,7 @@ def add_parser(subparsers: Any) -> None:
     sel.add_argument("--page-size", type=int, default=100, metavar="N", help="events per search page (default 100)")
     run = p.add_argument_group("what to do")
     run.add_argument("--tag-scope", choices=("global", "local"), default="global",
-                     help="attach galaxy tags globally (shared) or locally (this instance only)")
+                     help="attach galaxy tags globally (shared) or locally (this instance only) (default: global)")
     run.add_argument("--dry-run", action="store_true", help="show exactly what would change; write nothing")
     run.add_argument("--state", type=Path, metavar="FILE", help=f"progress file (default {default_state_path()})")
     run.add_argument("--resume", nargs="?", const=True, default=None, metavar="STATE",

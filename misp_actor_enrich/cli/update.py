@@ -32,7 +32,9 @@ def add_parser(subparsers: Any) -> None:
         "update", help="fetch fresh galaxy data from the configured sources into the cache",
         description="Fetch misp-galaxy files, the MISP instance's own galaxies and ATT&CK's groups (as "
                     "configured), validate them and swap them in atomically. On any failure the data in use "
-                    "stays as it was.")
+                    "stays as it was.",
+        epilog="exit codes: 0 updated, or already up to date; 2 usage or configuration error; 3 the update "
+               "failed (the data in use is unchanged; the message says which file and why)")
     up.add_argument("--config", type=Path, metavar="FILE", help="YAML config (default: $MISP_ACTOR_ENRICH_CONFIG, "
                     "else $XDG_CONFIG_HOME/misp-actor-enrich/config.yaml when present)")
     up.add_argument("--source", metavar="URL|PATH",
@@ -48,7 +50,10 @@ def add_parser(subparsers: Any) -> None:
 
     st = subparsers.add_parser("status", help="which galaxy data is in use, from where, how old",
                                description="Say which galaxy data the module uses, where it came from, its "
-                                           "versions and age; warn when it is stale.")
+                                           "versions and age; warn when it is stale.",
+                               epilog="exit codes: 0 all well; 1 a warning (stale data, an override that names "
+                                      "an actor the data lacks, cached data that does not load); 2 usage or "
+                                      "configuration error")
     st.add_argument("--config", type=Path, metavar="FILE", help="YAML config")
     st.add_argument("--cache-dir", type=Path, metavar="DIR", help="cache folder")
     st.add_argument("--json", action="store_true", help="print the JSON report on stdout")
