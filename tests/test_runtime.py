@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from conftest import MINI_GALAXY
 
+from misp_actor_enrich.core.errors import ConfigError
 from misp_actor_enrich.core.models import Status
 from misp_actor_enrich.data import runtime
 from misp_actor_enrich.data.cache import Cache
@@ -86,20 +87,58 @@ def test_a_broken_generation_falls_back_to_the_bundled_data(env: dict[str, str])
     assert any("could not be loaded" in p for p in rt.problems)
 
 
-def test_edited_overrides_apply_and_a_broken_file_keeps_the_last_good_ones(env: dict[str, str]) -> None:
+def test_edited_overrides_apply_and_a_broken_file_is_every_answer_until_fixed(env: dict[str, str]) -> None:
     _generation(_cache(env))
     overrides = Path(env["XDG_CONFIG_HOME"]) / "misp-actor-enrich" / "overrides.yaml"
     overrides.parent.mkdir(parents=True)
     rt = Runtime(environ=env, interval=0)
     assert rt.current().resolve("Andariel").status is Status.AMBIGUOUS
     overrides.write_text("pins:\n  Andariel: Silent Chollima\n", encoding="utf-8")
-    assert rt.current().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
+    assert rt.checked().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
     overrides.write_text("pins:\n  Andariel: [oops\n", encoding="utf-8")
+    # the last good overrides stay loaded (status reports from them), but nothing answers from them
     pinned = rt.current().resolve("Andariel")
     assert pinned.status is Status.RESOLVED and pinned.candidates[0].actor.name == "Silent Chollima"
-    assert any("overrides.yaml" in p and "keeping the last good ones" in p for p in rt.problems)
+    with pytest.raises(ConfigError, match=r"overrides\.yaml:\d+: not valid YAML"):
+        rt.checked()
+    overrides.write_text("pins:\n  Andariel: Silent Chollima\n", encoding="utf-8")
+    assert rt.checked().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
     overrides.unlink()
-    assert rt.current().resolve("Andariel").status is Status.AMBIGUOUS
+    assert rt.checked().resolve("Andariel").status is Status.AMBIGUOUS
+
+
+@pytest.mark.parametrize(("config", "overrides", "says"), [
+    ("module:\n  galaxy_types: [threat-actr]\n", None,
+     "config.yaml: module.galaxy_types: unknown galaxy type 'threat-actr' (did you mean 'threat-actor'?)"),
+    ("module:\n  galaxy_typs: [threat-actor]\n", None, "config.yaml:2: module.galaxy_typs: unknown setting"),
+    ("overrides: elsewhere.yaml\n", None, "overrides: "),
+    (None, "targeting:\n  APT37: {sectors: [Enrgy]}\n",
+     "overrides.yaml: targeting.APT37.sectors: unknown sector 'Enrgy'; did you mean 'Energy'?"),
+    (None, "actors:\n  - name: SITE-1\n    targeting: {countries: [Germny]}\n",
+     "overrides.yaml: actors[0].targeting.countries: unknown country or region 'Germny'; did you mean 'Germany'?"),
+])
+def test_a_wrong_site_file_is_the_answer_to_every_query(env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                        payload: Any, config: str | None, overrides: str | None,
+                                                        says: str) -> None:
+    folder = Path(env["XDG_CONFIG_HOME"]) / "misp-actor-enrich"
+    folder.mkdir(parents=True)
+    for name, text in (("config.yaml", config), ("overrides.yaml", overrides)):
+        if text is not None:
+            (folder / name).write_text(text, encoding="utf-8")
+    rt = Runtime(environ=env, interval=0)
+    monkeypatch.setattr(runtime, "RUNTIME", rt)
+    for value in ("Reaper", "Not An Actor"):
+        error = module.dict_handler(payload(value=value))["error"]
+        assert says in error and "until the file is fixed" in error
+    (folder / "config.yaml").unlink(missing_ok=True)
+    (folder / "overrides.yaml").unlink(missing_ok=True)
+    assert module.dict_handler(payload())["results"]["Tag"]
+
+
+def test_a_config_path_in_the_environment_must_exist(env: dict[str, str]) -> None:
+    rt = Runtime(environ={**env, runtime.CONFIG_ENV: "/nonexistent/config.yaml"}, interval=0)
+    with pytest.raises(ConfigError, match="MISP_ACTOR_ENRICH_CONFIG=/nonexistent/config.yaml: no such file"):
+        rt.checked()
 
 
 def test_answers_switch_once_while_many_threads_query(env: dict[str, str], monkeypatch: pytest.MonkeyPatch,

@@ -28,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..data import runtime
 
-    known = runtime.current()
+    known = runtime.checked()
     code = EXIT_OK
     for name in args.names:
         resolution = known.resolve(name)

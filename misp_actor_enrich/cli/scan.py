@@ -27,7 +27,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..data import runtime
 
-    known = runtime.current()
+    known = runtime.checked()
     scanner = known.scanner
     code = EXIT_OK
     for source in args.files or ["-"]:

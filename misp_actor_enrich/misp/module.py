@@ -8,6 +8,7 @@ knowledge is built on the first query (``data.runtime.current``). ``version()`` 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid as uuid_module
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.errors import ActorEnrichError, InputError
-from ..core.settings import MODULE_CONFIG, Settings
+from ..core.settings import MODULE_CONFIG, Settings, check_galaxy_types
 from ..version import __version__
 
 if TYPE_CHECKING:
@@ -122,7 +123,8 @@ def _answer(request: Request) -> dict[str, Any]:
     from ..data import runtime
     from .results import results
 
-    known = runtime.current()
+    known = runtime.checked()   # a site file that does not load is this answer's error until fixed
+    check_galaxy_types(request.settings, known.galaxy_types)
     if request.kind in TEXT_TYPES:
         return _answer_text(request, known)
     found, _ = decide(request, known)
@@ -164,7 +166,7 @@ def _answer_text(request: Request, known: "Knowledge") -> dict[str, Any]:
 def parse_request(request: Any) -> Request:
     if not isinstance(request, Mapping):
         raise InputError(f"the request must be a JSON object, not {type(request).__name__}")
-    settings = Settings.from_module_config(request.get("config"))
+    settings = settings_for(request.get("config"))
     if "attribute" in request:
         kind, value, input_uuid, tags = _from_attribute(request["attribute"])
     elif "object" in request:
@@ -182,6 +184,21 @@ def parse_request(request: Any) -> Request:
     )
 
 
+def settings_for(config: Any) -> Settings:
+    """``Settings.from_module_config``, parsed once per distinct config: MISP sends it with every query."""
+    if isinstance(config, Mapping):
+        try:
+            return _cached_settings(tuple(config.items()))
+        except TypeError:       # an unhashable value: parse it uncached, it will be refused anyway
+            pass
+    return Settings.from_module_config(config)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_settings(items: tuple[tuple[Any, Any], ...]) -> Settings:
+    return Settings.from_module_config(dict(items))
+
+
 def _from_attribute(attribute: Any) -> tuple[str, str, str | None, tuple[str, ...]]:
     if not isinstance(attribute, Mapping):
         raise InputError(f"must be an object, not {type(attribute).__name__}", field="attribute")
@@ -189,8 +206,8 @@ def _from_attribute(attribute: Any) -> tuple[str, str, str | None, tuple[str, ..
     if kind is None:
         raise InputError("missing", field="attribute.type")
     if kind not in INPUT_TYPES:
-        raise InputError(f"unsupported type {str(kind)[:64]!r}; {MODULE_NAME} accepts {', '.join(INPUT_TYPES)}",
-                         field="attribute.type")
+        raise InputError(f"unsupported type {str(kind)[:64]!r}; {MODULE_NAME} accepts {', '.join(INPUT_TYPES)} "
+                         f"attributes and {', '.join(INPUT_OBJECTS)} objects", field="attribute.type")
     raw = attribute.get("value", attribute.get("value1"))
     limit = MAX_TEXT_LENGTH if kind in TEXT_TYPES else MAX_VALUE_LENGTH
     return (kind, _value(raw, "attribute.value", limit), _uuid(attribute.get("uuid"), "attribute.uuid"),
@@ -202,7 +219,8 @@ def _from_object(obj: Any) -> tuple[str, str, str | None, tuple[str, ...]]:
         raise InputError(f"must be an object, not {type(obj).__name__}", field="object")
     if obj.get("name") not in INPUT_OBJECTS:
         raise InputError(f"unsupported object {str(obj.get('name'))[:64]!r}; {MODULE_NAME} accepts "
-                         f"{', '.join(INPUT_OBJECTS)}", field="object.name")
+                         f"{', '.join(INPUT_OBJECTS)} objects and {', '.join(INPUT_TYPES)} attributes",
+                         field="object.name")
     attributes = obj.get("Attribute")
     if not isinstance(attributes, list):
         raise InputError("missing or not a list", field="object.Attribute")
