@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import requests
 
-from ..core.errors import ActorEnrichError, DataError
+from ..core.errors import ActorEnrichError, DataError, UnreachableError
 from ..core.galaxy import galaxy_info
 from .fetch import Fetched, Limits, Progress, display, fetch, join
 from .misp_api import connect
@@ -116,9 +116,13 @@ def from_misp_galaxy(base: str, names: Sequence[str], in_use: InUse, limits: Lim
     files: list[FileUpdate] = []
     problems: list[Problem] = []
     with requests.Session() as http:
-        for name in names:
+        for n, name in enumerate(names):
             try:
                 files.extend(_galaxy_pair(http, base, name, in_use, limits, force, progress))
+            except UnreachableError as exc:     # every other file lives on the same host: do not wait for each
+                left = f"; the other {len(names) - n - 1} galaxies were not tried" if n + 1 < len(names) else ""
+                problems.append(Problem(SOURCE_GALAXY, f"{name}.json", f"{exc}{left}"))
+                break
             except ActorEnrichError as exc:
                 problems.append(Problem(SOURCE_GALAXY, f"{name}.json", str(exc)))
     return SourceResult(tuple(files), tuple(problems))
