@@ -7,8 +7,15 @@ stopped, a progress bar, a summary, a JSON report, and exit codes:
 
 0 every selected event is enriched and no name is left for a human;
 1 done, but some names were ambiguous, near misses or unknown (see the report);
-2 usage or configuration error; 3 some events failed (network/API; ``--resume`` retries them);
-4 MISP could not be reached at all (URL, TLS, key).
+2 usage or configuration error (a bad date, no URL or key, no state file to resume);
+3 some events failed (network/API; ``--resume`` retries them);
+4 MISP could not be reached (no such host, refused, no answer, TLS, no MISP API at that URL);
+5 MISP refused the API key; 6 the key's user may not change events (a read-only role);
+7 an event named with ``--event`` does not exist or is not visible to that user;
+8 nothing selected: no event matched (a warning; nothing was done).
+
+Everything is checked before the first write: flags and dates locally, then the
+connection, the key, the role and the named events against MISP.
 
 The API key never appears in output, reports, state files or error messages.
 """
@@ -16,20 +23,29 @@ The API key never appears in output, reports, state files or error messages.
 from __future__ import annotations
 
 import argparse
+import calendar
+import datetime
 import json
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from ..core.errors import ActorEnrichError, ConfigError
+from ..core.errors import ActorEnrichError, AuthenticationError, ConfigError
+from ..core.settings import check_galaxy_types
 from ..data.cache import write_json_atomic
 from ..data.misp_api import connect, quiet_pymisp
 
 EXIT_OK, EXIT_HUMAN, EXIT_USAGE, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+EXIT_AUTH, EXIT_PERMISSION, EXIT_NOT_FOUND, EXIT_NOTHING = 5, 6, 7, 8
 EPILOG = ("exit codes: 0 done, nothing left for a human; 1 done, some names left for a human; 2 usage or "
-          "configuration error; 3 some events failed (--resume retries them); 4 MISP could not be reached")
+          "configuration error (including a bad date); 3 some events failed (--resume retries them); 4 MISP could "
+          "not be reached; 5 MISP refused the API key; 6 the key's user may not change events; 7 an --event does "
+          "not exist (or is not visible to that user); 8 nothing selected (no event matched)")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_AGE = re.compile(r"\d+[dhm]")
 STATE_VERSION = 1
 MAX_CONSECUTIVE_NETWORK_ERRORS = 5   # then MISP is down: stop and leave the rest for --resume
 
@@ -57,9 +73,10 @@ def add_parser(subparsers: Any) -> None:
     conn.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-request timeout (default 60)")
     sel = p.add_argument_group("which events (combined with AND; one is required)")
     sel.add_argument("--event", action="append", default=[], metavar="ID", help="event id or uuid (repeatable)")
-    sel.add_argument("--since", metavar="DATE", help="event date from (YYYY-MM-DD or 7d)")
-    sel.add_argument("--until", metavar="DATE", help="event date until (YYYY-MM-DD)")
-    sel.add_argument("--changed-since", metavar="WHEN", help="last edited after (timestamp or 7d, 24h)")
+    sel.add_argument("--since", metavar="DATE", help="event date from (YYYY-MM-DD, or an age: 7d, 24h, 30m)")
+    sel.add_argument("--until", metavar="DATE", help="event date until (YYYY-MM-DD, or an age)")
+    sel.add_argument("--changed-since", metavar="WHEN", help="last edited after (YYYY-MM-DD, a Unix timestamp, "
+                     "or an age: 7d, 24h, 30m)")
     sel.add_argument("--tag", action="append", default=[], metavar="TAG", help="events with this tag (repeatable)")
     sel.add_argument("--all", action="store_true", help="every event with a threat-actor attribute")
     sel.add_argument("--page-size", type=int, default=100, metavar="N", help="events per search page (default 100)")
@@ -88,6 +105,13 @@ class Selection:
     changed_since: str | None = None
     tags: tuple[str, ...] = ()
     all: bool = False
+
+    def describe(self) -> str:
+        parts = [f"--event {', '.join(self.events)}" if self.events else "",
+                 f"--since {self.since}" if self.since else "", f"--until {self.until}" if self.until else "",
+                 f"--changed-since {self.changed_since}" if self.changed_since else "",
+                 f"--tag {', '.join(self.tags)}" if self.tags else "", "--all" if self.all else ""]
+        return " ".join(p for p in parts if p) + " (events with a threat-actor attribute)"
 
     def search_filters(self) -> dict[str, Any]:
         filters: dict[str, Any] = {"type_attribute": "threat-actor"}
@@ -118,29 +142,114 @@ def run_command(args: argparse.Namespace) -> int:
         if state is not None and state["url"] != url.rstrip("/"):
             raise ConfigError(f"was written for {state['url']}, not {url}", field=str(state_path))
         if state is None:
-            selection = Selection(tuple(args.event), args.since, args.until, args.changed_since,
-                                  tuple(args.tag), args.all)
-            if selection == Selection():
-                raise ConfigError("choose events: --event, --since/--until, --changed-since, --tag or --all")
+            selection = _selection(args)
             if args.page_size < 1:
                 raise ConfigError("must be at least 1", field="--page-size")
-        known = runtime.current()
+        if args.timeout <= 0:
+            raise ConfigError("must be more than 0 seconds", field="--timeout")
+        known = runtime.checked()
+        check_galaxy_types(site.module, known.galaxy_types, field=f"{site.path}: module.galaxy_types")
     except ActorEnrichError as exc:  # config, usage or galaxy data that cannot be loaded
         print(f"misp-actor-enrich: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     with quiet_pymisp():
         try:
             misp = connect(url, key, ssl, args.timeout)
-            if state is None:
-                ids = _select(misp, selection, args.page_size)
-                state = {"version": STATE_VERSION, "url": url.rstrip("/"), "tag_scope": args.tag_scope,
-                         "selection": asdict(selection), "events": ids, "done": [], "failed": {}}
-        except Exception as exc:  # any failure here means we never got to talk to MISP
-            print(f"misp-actor-enrich: could not reach MISP at {url}: {redact(_short(exc))}", file=sys.stderr)
+        except AuthenticationError as exc:
+            print(f"misp-actor-enrich: {redact(str(exc))}", file=sys.stderr)
+            return EXIT_AUTH
+        except ActorEnrichError as exc:
+            print(f"misp-actor-enrich: could not reach MISP: {redact(str(exc))}", file=sys.stderr)
             return EXIT_UNREACHABLE
+        if not args.dry_run and (refusal := _role_refusal(misp)):
+            print(f"misp-actor-enrich: {refusal}", file=sys.stderr)
+            return EXIT_PERMISSION
+        if not args.dry_run and not _role_allows(misp, "perm_tag_editor", "perm_site_admin"):
+            print("misp-actor-enrich: warning: the API key's user may not create tags (perm_tag_editor): galaxy "
+                  "tags the instance has never used will be refused", file=sys.stderr)
+        if state is None:
+            try:
+                ids, missing = _select(misp, selection, args.page_size)
+            except Exception as exc:  # PyMISP and requests raise many kinds; nothing was written yet
+                print(f"misp-actor-enrich: MISP's event search failed at {url}: {redact(_short(exc))}",
+                      file=sys.stderr)
+                return EXIT_UNREACHABLE
+            if missing:
+                print("\n".join(f"misp-actor-enrich: {m}" for m in missing), file=sys.stderr)
+                if any("not found" in m for m in missing):
+                    print("misp-actor-enrich: nothing was changed", file=sys.stderr)
+                    return EXIT_NOT_FOUND
+            if not ids:
+                print(f"misp-actor-enrich: warning: no event matched {selection.describe()}; nothing to do",
+                      file=sys.stderr)
+                return EXIT_NOTHING
+            state = {"version": STATE_VERSION, "url": url.rstrip("/"), "tag_scope": args.tag_scope,
+                     "selection": asdict(selection), "events": ids, "done": [], "failed": {}}
         report = _run(misp, state, state_path, known, site.module, args, redact)
     _output(report, args)
     return int(report["exit_code"])
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    """The event filters, each checked here: MISP would take a bad date and quietly match nothing."""
+    selection = Selection(tuple(str(e).strip() for e in args.event), _when("--since", args.since),
+                          _when("--until", args.until), _when("--changed-since", args.changed_since, timestamp=True),
+                          tuple(args.tag), args.all)
+    if selection == Selection():
+        raise ConfigError("choose events: --event, --since/--until, --changed-since, --tag or --all")
+    bad = [e for e in selection.events if not (e.isdigit() or _is_uuid(e))]
+    if bad:
+        raise ConfigError(f"{bad[0]!r} is neither an event id (42) nor an event uuid", field="--event")
+    if selection.since and selection.until and _DATE.fullmatch(selection.since) and \
+            _DATE.fullmatch(selection.until) and selection.since > selection.until:
+        raise ConfigError(f"--since {selection.since} is after --until {selection.until}: no event can match")
+    return selection
+
+
+def _when(flag: str, value: str | None, *, timestamp: bool = False) -> str | None:
+    """A date (YYYY-MM-DD, a real one), an age (7d, 24h, 30m) or, for --changed-since, a Unix timestamp."""
+    if value is None:
+        return None
+    text = value.strip()
+    if _AGE.fullmatch(text) or (timestamp and text.isdigit()):
+        return text
+    if _DATE.fullmatch(text):
+        try:
+            day = datetime.date.fromisoformat(text)
+        except ValueError as exc:
+            raise ConfigError(f"{text!r} is not a date: {exc}", field=flag) from None
+        # MISP's timestamp filter wants seconds: the start of that day, UTC.
+        return str(calendar.timegm(day.timetuple())) if timestamp else text
+    forms = "YYYY-MM-DD (2024-01-31), a Unix timestamp" if timestamp else "YYYY-MM-DD (2024-01-31)"
+    raise ConfigError(f"{text!r} is not a date; expected {forms} or an age such as 7d, 24h or 30m", field=flag)
+
+
+def _is_uuid(text: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return len(text) == 36
+
+
+def _role_refusal(misp: Any) -> str | None:
+    """Why the key's user cannot write to events (a read-only role), or None."""
+    if _role_allows(misp, "perm_site_admin") or (_role_allows(misp, "perm_add")
+                                                 and _role_allows(misp, "perm_modify", "perm_modify_org")):
+        return None
+    name = getattr(getattr(misp, "_current_role", None), "name", "?")
+    return (f"the API key's user has the role {name!r}, which may not change events (perm_add with perm_modify "
+            "or perm_modify_org): use the key of a user who may edit these events, or --dry-run to only look")
+
+
+def _role_allows(misp: Any, *permissions: str) -> bool:
+    """Whether the key's user's role has any of ``permissions`` (unknown role: assume so, MISP will say)."""
+    role = getattr(misp, "_current_role", None)      # PyMISP reads it from users/view/me when it connects
+    if role is None:
+        return True
+    return any(str(getattr(role, p, "")).lower() in ("1", "true") for p in permissions)
 
 
 def _run(misp: Any, state: dict[str, Any], state_path: Path, known: Any, settings: Any,
@@ -218,7 +327,8 @@ def _connection(args: argparse.Namespace, site: Any) -> tuple[str, str, bool | s
     if not url:
         raise ConfigError("no MISP URL: use --url, MISP_URL or misp.url in the config file")
     if not url.startswith(("https://", "http://")):
-        raise ConfigError("expected an http:// or https:// URL", field="--url")
+        source = "--url" if args.url else "MISP_URL" if env.get("MISP_URL") else f"{site.path}: misp.url"
+        raise ConfigError(f"expected an http:// or https:// URL, got {url!r}", field=source)
     if not key:
         raise ConfigError("no API key: set MISP_KEY (or --key, or misp.key in the config file)")
     if args.insecure and args.ca_bundle:
@@ -237,22 +347,39 @@ def _connection(args: argparse.Namespace, site: Any) -> tuple[str, str, bool | s
     return url, key, ssl
 
 
-def _select(misp: Any, selection: Selection, page_size: int) -> list[str]:
-    """Every selected event id, page by page, before anything is written (our writes move timestamps)."""
-    from ..misp.bulk import MispError, misp_errors
-
+def _select(misp: Any, selection: Selection, page_size: int) -> tuple[list[str], list[str]]:
+    """Every selected event id, page by page, before anything is written (our writes move timestamps);
+    and a line for each ``--event`` that was not selected: not found, or found but not matching."""
     ids: dict[str, None] = {}
+    seen: set[str] = set()
     page = 1
     while True:
-        rows = misp.search(controller="events", metadata=True, limit=page_size, page=page,
-                           **selection.search_filters())
-        if isinstance(rows, Mapping):
-            raise MispError(f"the event search failed: {misp_errors(rows.get('errors', rows))}")
+        rows = _search(misp, metadata=True, limit=page_size, page=page, **selection.search_filters())
         for row in rows:
-            ids.setdefault(str(row.get("Event", row)["id"]), None)
+            event = row.get("Event", row)
+            ids.setdefault(str(event["id"]), None)
+            seen.update((str(event["id"]), str(event.get("uuid", "")).lower()))
         if len(rows) < page_size:
-            return list(ids)
+            break
         page += 1
+    wanted = [e for e in selection.events if e.lower() not in seen]
+    if not wanted:
+        return list(ids), []
+    exists = {key for row in _search(misp, metadata=True, eventid=wanted)
+              for key in (str(row.get("Event", row)["id"]), str(row.get("Event", row).get("uuid", "")).lower())}
+    where = misp.root_url.rstrip("/") if isinstance(getattr(misp, "root_url", None), str) else "MISP"
+    return list(ids), [f"event {e}: has no threat-actor attribute or does not match the other filters; skipped"
+                       if e.lower() in exists else f"event {e}: not found on {where} (or not visible to the "
+                       "API key's user)" for e in wanted]
+
+
+def _search(misp: Any, **filters: Any) -> list[dict[str, Any]]:
+    from ..misp.bulk import MispError, misp_errors
+
+    rows = misp.search(controller="events", **filters)
+    if isinstance(rows, Mapping):
+        raise MispError(misp_errors(rows.get("errors", rows)))
+    return list(rows)
 
 
 def _state_for(args: argparse.Namespace) -> tuple[Path, dict[str, Any] | None]:
@@ -261,10 +388,15 @@ def _state_for(args: argparse.Namespace) -> tuple[Path, dict[str, Any] | None]:
     if any((args.event, args.since, args.until, args.changed_since, args.tag, args.all)):
         raise ConfigError("--resume continues a recorded selection; drop the event filters")
     path = Path(args.state or default_state_path()) if args.resume is True else Path(args.resume)
+    if not path.exists():
+        raise ConfigError(f"no state file at {path}: nothing to resume (a run writes one as it goes; "
+                          "--resume FILE or --state FILE names another)", field="--resume")
     try:
         state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the state file: {exc}", field=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the state file: {exc.strerror or exc}", field=str(path)) from None
+    except ValueError as exc:
+        raise ConfigError(f"not an enrich-events state file (not JSON: {exc})", field=str(path)) from None
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION or \
             not {"url", "tag_scope", "selection", "events", "done", "failed"} <= set(state):
         raise ConfigError("not an enrich-events state file", field=str(path))

@@ -313,9 +313,11 @@ def _dotted(version: str) -> tuple[int, ...]:
 
 
 def connect_instance(url: str, key: str, ssl: bool | str, timeout: float) -> Any:
-    """A PyMISP client; errors never carry the key."""
+    """A PyMISP client; errors (unreachable, key refused: ``misp_api.diagnose``) never carry the key."""
     try:
         return connect(url, key, ssl, timeout)
+    except ActorEnrichError as exc:
+        raise DataError(exc.message, field=exc.field) from None
     except Exception as exc:  # PyMISP raises many kinds; the boundary reports them all the same way
         raise DataError(f"cannot reach MISP: {_redact(exc, key)}", field=display(url)) from None
 
