@@ -394,3 +394,9 @@ def test_cli_status_reports_a_site_file_the_module_refuses(tmp_path: Path) -> No
             "'Energy'?") in done.stdout
     resolve = _command("resolve", "APT37", env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
     assert resolve.returncode == 2 and "unknown sector 'Enrgy'" in resolve.stderr and resolve.stdout == ""
+
+
+def test_cli_update_checks_misp_url_from_the_environment(tmp_path: Path) -> None:
+    done = _command("update", "--cache-dir", str(tmp_path / "cache"), env={"MISP_URL": "misp.example.org"})
+    assert done.returncode == 2
+    assert done.stderr == "misp-actor-enrich: MISP_URL: expected an http:// or https:// URL, got 'misp.example.org'\n"

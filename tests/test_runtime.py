@@ -112,14 +112,15 @@ def test_edited_overrides_apply_and_a_broken_file_is_every_answer_until_fixed(en
      "config.yaml: module.galaxy_types: unknown galaxy type 'threat-actr' (did you mean 'threat-actor'?)"),
     ("module:\n  galaxy_typs: [threat-actor]\n", None, "config.yaml:2: module.galaxy_typs: unknown setting"),
     ("overrides: elsewhere.yaml\n", None, "overrides: "),
-    (None, "targeting:\n  APT37: {sectors: [Enrgy]}\n",
-     "overrides.yaml: targeting.APT37.sectors: unknown sector 'Enrgy'; did you mean 'Energy'?"),
-    (None, "actors:\n  - name: SITE-1\n    targeting: {countries: [Germny]}\n",
-     "overrides.yaml: actors[0].targeting.countries: unknown country or region 'Germny'; did you mean 'Germany'?"),
+    (None, "targeting:\n  APT37: {sectors: [Helth]}\n",
+     "overrides.yaml: targeting.APT37.sectors: unknown sector 'Helth'; did you mean 'Health'?"),
+    (None, "actors:\n  - name: SITE-1\n    targeting: {countries: [Japn]}\n",
+     "overrides.yaml: actors[0].targeting.countries: unknown country or region 'Japn'; did you mean 'Japan'?"),
 ])
 def test_a_wrong_site_file_is_the_answer_to_every_query(env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
                                                         payload: Any, config: str | None, overrides: str | None,
                                                         says: str) -> None:
+    _generation(_cache(env))                   # the mini galaxy: its vocabulary has Health and Japan
     folder = Path(env["XDG_CONFIG_HOME"]) / "misp-actor-enrich"
     folder.mkdir(parents=True)
     for name, text in (("config.yaml", config), ("overrides.yaml", overrides)):

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..core.errors import ActorEnrichError, DataError
+from ..core.errors import ActorEnrichError, ConfigError, DataError
 from ..data.site_config import SiteConfig
 
 EXIT_OK, EXIT_WARN, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -132,6 +132,8 @@ def _config(args: argparse.Namespace) -> SiteConfig:
     # The same file the running module reads (runtime.CONFIG_ENV), so both use one cache folder.
     config = site_config.load(args.config or env.get("MISP_ACTOR_ENRICH_CONFIG") or None)
     url = env.get("MISP_URL") or config.misp.url
+    if env.get("MISP_URL") and not env["MISP_URL"].startswith(("https://", "http://")):
+        raise ConfigError(f"expected an http:// or https:// URL, got {env['MISP_URL']!r}", field="MISP_URL")
     key = env.get("MISP_KEY") or env.get("MISP_API_KEY") or config.misp.key
     config = replace(config, misp=replace(config.misp, url=url, key=key))
     if args.cache_dir:
