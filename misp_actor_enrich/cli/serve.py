@@ -134,8 +134,8 @@ def address_problem(listen: str, port: int) -> tuple[int, str] | None:
 
 
 def _in_use(listen: str, port: int) -> str:
-    return (f"{listen}:{port} is already in use (another misp-modules?); "
-            f"stop it or choose another port: misp-actor-enrich serve --port {port + 1}")
+    return (f"{listen}:{port} is already in use (another misp-modules?); stop it or choose another port: "
+            f"--port {port + 1} (make serve PORT={port + 1})")
 
 
 def _port(text: str) -> int:
