@@ -162,3 +162,24 @@ def test_sigterm_stops_misp_modules_too(tmp_path: Path) -> None:
     assert _stop(process) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/healthcheck", timeout=2)
+
+
+LOG = Path("/var/log/misp-modules.log")
+
+
+@pytest.mark.parametrize(("reason", "lines", "code", "says"), [
+    ("exited", ["2026-01-01 00:00:00,000 - misp-modules - ERROR - Could not listen on 127.0.0.1:6666"], 4,
+     "127.0.0.1:6666 is already in use (another misp-modules?); stop it or choose another port: --port 6667 "
+     "(make serve PORT=6667)"),
+    ("missing", ["2026-01-01 00:00:00,000 - misp-modules - WARNING - CUSTOM MISP module actor_enrich "
+                 "(type=expansion) failed: No module named 'misp_actor_enrich'"], 3,
+     "misp-modules started but did not register actor_enrich: CUSTOM MISP module actor_enrich (type=expansion) "
+     "failed: No module named 'misp_actor_enrich'; its log: /var/log/misp-modules.log"),
+    ("exited", ["x - misp-modules - INFO - starting", "SyntaxError: invalid syntax"], 3,
+     "misp-modules exited with code 1 while starting; its log: /var/log/misp-modules.log\n  x - misp-modules - "
+     "INFO - starting\n  SyntaxError: invalid syntax"),
+])
+def test_a_start_that_fails_says_why_from_the_log(reason: str, lines: list[str], code: int, says: str) -> None:
+    from misp_actor_enrich.cli.serve import start_failure
+
+    assert start_failure(reason, 1, lines, "127.0.0.1", 6666, LOG) == (code, says)

@@ -93,13 +93,15 @@ def run_serve(args: argparse.Namespace) -> int:
                              start_new_session=True)
     if log is not None:
         log.close()
-    _stop_on_sigterm()
+    _stop_on_signals()
     try:
         ready = _wait_until_ready(child, _local_url(args.listen, args.port))
         if ready is not None:
-            print(_failure(ready, child, log_path, args), file=sys.stderr)
             _stop(child)
-            return EXIT_IN_USE if ready == "in-use" else EXIT_FAILED
+            code, message = start_failure(ready, child.returncode, _log_tail(log_path), args.listen, args.port,
+                                          log_path)
+            print(f"misp-actor-enrich: {message}", file=sys.stderr)
+            return code
         _banner(args, log_path)
         code = child.wait()
         print(f"misp-actor-enrich: misp-modules stopped by itself (exit {code})"
@@ -176,19 +178,20 @@ def _wait_until_ready(child: subprocess.Popen[bytes], url: str) -> str | None:
     return "timeout"
 
 
-def _failure(reason: str, child: subprocess.Popen[bytes], log_path: Path | None, args: argparse.Namespace) -> str:
-    lines = _log_tail(log_path)
-    if reason == "exited" and any("Could not listen" in line for line in lines):
-        return f"misp-actor-enrich: {_in_use(args.listen, args.port)}"
+def start_failure(reason: str, returncode: int | None, log_lines: list[str], listen: str, port: int,
+                  log_path: Path | None) -> tuple[int, str]:
+    """(exit code, one message) for a misp-modules that did not come up, from what its log says."""
+    if reason == "exited" and any("Could not listen" in line for line in log_lines):
+        return EXIT_IN_USE, _in_use(listen, port)        # taken between our check and its start
     where = f"; its log: {log_path}" if log_path else ""
     if reason == "missing":
-        said = [line for line in lines if MODULE_NAME in line and "failed" in line]
-        return (f"misp-actor-enrich: misp-modules started but did not register {MODULE_NAME}"
-                f"{': ' + said[-1].split(' - ')[-1] if said else ''}{where}")
+        said = [line.split(" - ")[-1] for line in log_lines if MODULE_NAME in line and "failed" in line]
+        return EXIT_FAILED, (f"misp-modules started but did not register {MODULE_NAME}"
+                             f"{': ' + said[-1] if said else ''}{where}")
     if reason == "timeout":
-        return f"misp-actor-enrich: misp-modules did not answer within {START_TIMEOUT:.0f} s{where}"
-    last = "\n".join(f"  {line}" for line in lines[-5:])
-    return f"misp-actor-enrich: misp-modules exited with code {child.returncode} while starting{where}\n{last}"
+        return EXIT_FAILED, f"misp-modules did not answer within {START_TIMEOUT:.0f} s{where}"
+    last = "".join(f"\n  {line}" for line in log_lines[-5:])
+    return EXIT_FAILED, f"misp-modules exited with code {returncode} while starting{where}{last}"
 
 
 def _log_tail(log_path: Path | None) -> list[str]:
@@ -226,7 +229,7 @@ def _misp_modules_version() -> str:
         return "?"
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_signals() -> None:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
