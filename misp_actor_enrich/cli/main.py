@@ -1,8 +1,9 @@
 """The ``misp-actor-enrich`` command: one subcommand per module of this package, dispatched here.
 
 Exit codes of resolve/scan: 0 every name resolved; 1 at least one name was ambiguous,
-only a suggestion, or unknown; 2 usage error; 3 the galaxy data could not be loaded.
-``update``, ``status`` and ``enrich-events`` document their own codes.
+only a suggestion, or unknown; 2 usage or configuration error; 3 the galaxy data could
+not be loaded. ``update``, ``status``, ``enrich-events`` and ``serve`` document their own
+codes. Every command: 130 on Ctrl-C, 141 (quietly) when the reader of its output left.
 """
 
 from __future__ import annotations
