@@ -23,13 +23,10 @@ The API key never appears in output, reports, state files or error messages.
 from __future__ import annotations
 
 import argparse
-import calendar
-import datetime
 import json
 import os
-import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
@@ -37,6 +34,7 @@ from ..core.errors import ActorEnrichError, AuthenticationError, ConfigError
 from ..core.settings import check_galaxy_types
 from ..data.cache import write_json_atomic
 from ..data.misp_api import connect, quiet_pymisp
+from .selection import select, selection_from
 
 EXIT_OK, EXIT_HUMAN, EXIT_USAGE, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 EXIT_AUTH, EXIT_PERMISSION, EXIT_NOT_FOUND, EXIT_NOTHING = 5, 6, 7, 8
@@ -44,8 +42,6 @@ EPILOG = ("exit codes: 0 done, nothing left for a human; 1 done, some names left
           "configuration error (including a bad date); 3 some events failed (--resume retries them); 4 MISP could "
           "not be reached; 5 MISP refused the API key; 6 the key's user may not change events; 7 an --event does "
           "not exist (or is not visible to that user); 8 nothing selected (no event matched)")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_AGE = re.compile(r"\d+[dhm]")
 STATE_VERSION = 1
 MAX_CONSECUTIVE_NETWORK_ERRORS = 5   # then MISP is down: stop and leave the rest for --resume
 
@@ -97,37 +93,6 @@ def add_parser(subparsers: Any) -> None:
 # --- the run ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
-    events: tuple[str, ...] = ()
-    since: str | None = None
-    until: str | None = None
-    changed_since: str | None = None
-    tags: tuple[str, ...] = ()
-    all: bool = False
-
-    def describe(self) -> str:
-        parts = [f"--event {', '.join(self.events)}" if self.events else "",
-                 f"--since {self.since}" if self.since else "", f"--until {self.until}" if self.until else "",
-                 f"--changed-since {self.changed_since}" if self.changed_since else "",
-                 f"--tag {', '.join(self.tags)}" if self.tags else "", "--all" if self.all else ""]
-        return " ".join(p for p in parts if p) + " (events with a threat-actor attribute)"
-
-    def search_filters(self) -> dict[str, Any]:
-        filters: dict[str, Any] = {"type_attribute": "threat-actor"}
-        if self.events:
-            filters["eventid"] = list(self.events)
-        if self.since:
-            filters["date_from"] = self.since
-        if self.until:
-            filters["date_to"] = self.until
-        if self.changed_since:
-            filters["timestamp"] = self.changed_since
-        if self.tags:
-            filters["tags"] = list(self.tags)
-        return filters
-
-
 def run_command(args: argparse.Namespace) -> int:
     from ..data import runtime, site_config
 
@@ -142,7 +107,7 @@ def run_command(args: argparse.Namespace) -> int:
         if state is not None and state["url"] != url.rstrip("/"):
             raise ConfigError(f"was written for {state['url']}, not {url}", field=str(state_path))
         if state is None:
-            selection = _selection(args)
+            selection = selection_from(args)
             if args.page_size < 1:
                 raise ConfigError("must be at least 1", field="--page-size")
         if args.timeout <= 0:
@@ -169,7 +134,7 @@ def run_command(args: argparse.Namespace) -> int:
                   "tags the instance has never used will be refused", file=sys.stderr)
         if state is None:
             try:
-                ids, missing = _select(misp, selection, args.page_size)
+                ids, missing = select(misp, selection, args.page_size)
             except Exception as exc:  # PyMISP and requests raise many kinds; nothing was written yet
                 print(f"misp-actor-enrich: MISP's event search failed at {url}: {redact(_short(exc))}",
                       file=sys.stderr)
@@ -188,50 +153,6 @@ def run_command(args: argparse.Namespace) -> int:
         report = _run(misp, state, state_path, known, site.module, args, redact)
     _output(report, args)
     return int(report["exit_code"])
-
-
-def _selection(args: argparse.Namespace) -> Selection:
-    """The event filters, each checked here: MISP would take a bad date and quietly match nothing."""
-    selection = Selection(tuple(str(e).strip() for e in args.event), _when("--since", args.since),
-                          _when("--until", args.until), _when("--changed-since", args.changed_since, timestamp=True),
-                          tuple(args.tag), args.all)
-    if selection == Selection():
-        raise ConfigError("choose events: --event, --since/--until, --changed-since, --tag or --all")
-    bad = [e for e in selection.events if not (e.isdigit() or _is_uuid(e))]
-    if bad:
-        raise ConfigError(f"{bad[0]!r} is neither an event id (42) nor an event uuid", field="--event")
-    if selection.since and selection.until and _DATE.fullmatch(selection.since) and \
-            _DATE.fullmatch(selection.until) and selection.since > selection.until:
-        raise ConfigError(f"--since {selection.since} is after --until {selection.until}: no event can match")
-    return selection
-
-
-def _when(flag: str, value: str | None, *, timestamp: bool = False) -> str | None:
-    """A date (YYYY-MM-DD, a real one), an age (7d, 24h, 30m) or, for --changed-since, a Unix timestamp."""
-    if value is None:
-        return None
-    text = value.strip()
-    if _AGE.fullmatch(text) or (timestamp and text.isdigit()):
-        return text
-    if _DATE.fullmatch(text):
-        try:
-            day = datetime.date.fromisoformat(text)
-        except ValueError as exc:
-            raise ConfigError(f"{text!r} is not a date: {exc}", field=flag) from None
-        # MISP's timestamp filter wants seconds: the start of that day, UTC.
-        return str(calendar.timegm(day.timetuple())) if timestamp else text
-    forms = "YYYY-MM-DD (2024-01-31), a Unix timestamp" if timestamp else "YYYY-MM-DD (2024-01-31)"
-    raise ConfigError(f"{text!r} is not a date; expected {forms} or an age such as 7d, 24h or 30m", field=flag)
-
-
-def _is_uuid(text: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return len(text) == 36
 
 
 def _role_refusal(misp: Any) -> str | None:
@@ -345,41 +266,6 @@ def _connection(args: argparse.Namespace, site: Any) -> tuple[str, str, bool | s
     elif not site.misp.verify_tls:
         ssl = False
     return url, key, ssl
-
-
-def _select(misp: Any, selection: Selection, page_size: int) -> tuple[list[str], list[str]]:
-    """Every selected event id, page by page, before anything is written (our writes move timestamps);
-    and a line for each ``--event`` that was not selected: not found, or found but not matching."""
-    ids: dict[str, None] = {}
-    seen: set[str] = set()
-    page = 1
-    while True:
-        rows = _search(misp, metadata=True, limit=page_size, page=page, **selection.search_filters())
-        for row in rows:
-            event = row.get("Event", row)
-            ids.setdefault(str(event["id"]), None)
-            seen.update((str(event["id"]), str(event.get("uuid", "")).lower()))
-        if len(rows) < page_size:
-            break
-        page += 1
-    wanted = [e for e in selection.events if e.lower() not in seen]
-    if not wanted:
-        return list(ids), []
-    exists = {key for row in _search(misp, metadata=True, eventid=wanted)
-              for key in (str(row.get("Event", row)["id"]), str(row.get("Event", row).get("uuid", "")).lower())}
-    where = misp.root_url.rstrip("/") if isinstance(getattr(misp, "root_url", None), str) else "MISP"
-    return list(ids), [f"event {e}: has no threat-actor attribute or does not match the other filters; skipped"
-                       if e.lower() in exists else f"event {e}: not found on {where} (or not visible to the "
-                       "API key's user)" for e in wanted]
-
-
-def _search(misp: Any, **filters: Any) -> list[dict[str, Any]]:
-    from ..misp.bulk import MispError, misp_errors
-
-    rows = misp.search(controller="events", **filters)
-    if isinstance(rows, Mapping):
-        raise MispError(misp_errors(rows.get("errors", rows)))
-    return list(rows)
 
 
 def _state_for(args: argparse.Namespace) -> tuple[Path, dict[str, Any] | None]:
