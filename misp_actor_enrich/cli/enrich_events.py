@@ -1,7 +1,7 @@
 """``misp-actor-enrich enrich-events``: enrich the threat-actor attributes of MISP events through PyMISP.
 
 The edge around ``bulk``: credentials (flags, then ``MISP_URL``/``MISP_KEY``, then the
-site config file), event selection through ``events/restSearch`` in pages, a state
+site config file), the event selection (``selection``: flags checked, ``events/restSearch`` in pages), a state
 file written atomically after every event so an interrupted run resumes where it
 stopped, a progress bar, a summary, a JSON report, and exit codes:
 
