@@ -7,24 +7,27 @@ LISTEN ?= 127.0.0.1
 PORT   ?= 6666
 # The versions the tests were written against: the galaxy data ships inside pymispgalaxies
 # and the object templates inside pymisp, so a newer release can change real-data answers.
-PINS   := pymisp==2.5.34.4 pymispgalaxies==1.1.1 misp-modules==3.1.1 mypy==2.4.1 pytest==9.2.0 ruff==0.17.6 \
+RUNTIME_PINS := pymisp==2.5.34.4 pymispgalaxies==1.1.1 misp-modules==3.1.1
+PINS   := $(RUNTIME_PINS) mypy==2.4.1 pytest==9.2.0 ruff==0.17.6 build==1.6.1 twine==7.0.0 \
           selenium==4.51.0 hypothesis==6.170.17
 
 # The end-to-end suite's real MISP (tests/e2e/live_misp.py): misp-live beside the checkout, or MISP_E2E_URL/KEY.
 MISP_LIVE ?= ../shared/misp-live
 
-.PHONY: install serve test e2e e2e-deps typecheck lint bench clean
+.PHONY: install serve test e2e e2e-deps typecheck lint bench dist dist-check clean
 
 install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml Makefile
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' $(PINS)
-	touch $(STAMP)
+	@echo "setting up $(VENV) (first run, or after setup.cfg/Makefile changed; about a minute)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]' $(PINS)
+	@touch $(STAMP)
 
+# misp-modules' own output goes to a log file; the few lines printed say where it listens.
 serve: $(STAMP)
-	$(BIN)/misp-actor-enrich serve --listen $(LISTEN) --port $(PORT)
+	@$(BIN)/misp-actor-enrich serve --listen $(LISTEN) --port $(PORT)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -34,6 +37,17 @@ lint: $(STAMP)
 
 test: $(STAMP) typecheck lint
 	$(BIN)/python -m pytest
+	@$(MAKE) --no-print-directory dist-check
+
+# The release: sdist and wheel (the wheel built from the sdist), checked by twine.
+dist: $(STAMP)
+	@rm -rf dist
+	$(BIN)/python -m build --quiet --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# The wheel alone, in a clean virtualenv beside the pinned misp-modules, must serve.
+dist-check: dist
+	$(BIN)/python tests/release_check.py dist/*.whl $(RUNTIME_PINS)
 
 # A real MISP 2.5.1 on loopback (or MISP_E2E_URL/MISP_E2E_KEY): UI, hover, enrichEvent, workflows, CLI, update.
 e2e: $(STAMP)
@@ -47,4 +61,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache tests/e2e/artifacts
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache tests/e2e/artifacts

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 QUERIES_FILE = HERE / "queries.txt"
-PAYLOAD_DIR = Path(os.environ.get("MISP_ACTOR_ENRICH_PAYLOADS", "/work/shared/payloads"))
+PAYLOAD_DIR = Path(os.environ.get("MISP_ACTOR_ENRICH_PAYLOADS", str(REPO / "fixtures" / "payloads")))
 UI_PAYLOAD = PAYLOAD_DIR / "a_ui_attribute_enrichment.json"
 PYTHON = sys.executable
 MODULE = "actor_enrich"

@@ -17,7 +17,8 @@ shapes MISP 2.5 documents and its controllers build (read in MISP's source:
 
 Events live in memory in MISP's JSON shape (ids and distributions as strings), so a
 second run sees what the first wrote. Every request is recorded (method, path, JSON
-body; never headers). The ``Authorization`` header must equal the key. ``fail_on``
+body; never headers). The ``Authorization`` header must equal the key; ``role`` is the
+key's user's role as ``users/view/me`` reports it. ``fail_on``
 injects an HTTP 500, a dropped connection before the write, or a write that is
 applied and whose response is then lost.
 """
@@ -73,6 +74,9 @@ class StandIn:
     tag_ids: dict[str, str] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)     # uuid of an event, attribute or object -> event id
     galaxies: dict[str, dict[str, Any]] = field(default_factory=dict)   # galaxy id -> galaxies/view answer
+    role: dict[str, Any] = field(default_factory=lambda: {"id": "1", "name": "admin", "perm_add": True,
+                                                          "perm_modify": True, "perm_modify_org": True,
+                                                          "perm_tag_editor": True, "perm_site_admin": True})
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -173,8 +177,7 @@ class StandIn:
         if method == "GET" and path == "/users/view/me":
             return 200, {"User": {"id": "1", "email": "admin@admin.test", "org_id": "1", "role_id": "1",
                                   "disabled": False, "autoalert": False},
-                         "Role": {"id": "1", "name": "admin", "perm_add": True, "perm_modify": True,
-                                  "perm_tag_editor": True, "perm_site_admin": True},
+                         "Role": dict(self.role),
                          "UserSetting": [], "Organisation": {"id": "1", "name": "ORGNAME"}}
         if method == "GET" and path == "/attributes/describeTypes":
             return 200, DESCRIBE_TYPES

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -261,7 +263,7 @@ def test_exit_codes_and_the_key_is_never_shown(misp: StandIn, run: Run, tmp_path
     outputs += [out, err]
     monkeypatch.setenv("MISP_KEY", "wrong-" + KEY)
     code, out, err = run("--all")
-    assert code == 4
+    assert code == 5 and "MISP refused the API key (HTTP 403 Authentication failed.)" in err
     outputs += [out, err]
     monkeypatch.delenv("MISP_KEY")
     code, out, err = run("--all", "--key", KEY, "--insecure", "--ca-bundle", str(report_file))
@@ -318,3 +320,98 @@ def test_the_subcommand_is_registered_on_the_main_command(misp: StandIn, capsys:
     assert code == 0 and misp.writes == []
     assert "would tag the event" in capsys.readouterr().out
 
+
+
+# --- the real command, as a subprocess: what an admin sees -------------------------------------------
+
+
+def command(misp: StandIn, tmp_path: Path, *args: str, url: bool = True) -> subprocess.CompletedProcess[str]:
+    argv = ["enrich-events", *(["--url", misp.url] if url else []), "--state", str(tmp_path / "state.json"), *args]
+    return subprocess.run([sys.executable, "-m", "misp_actor_enrich", *argv], capture_output=True, text=True,
+                          timeout=120)
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.stdout == "" and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    return done.stderr.strip()
+
+
+def test_cli_unreachable_and_a_refused_key_are_told_apart(misp: StandIn, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    misp.add_event("Reaper", [actor("Reaper")])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    done = command(misp, tmp_path, "--all", "--url", closed, url=False)
+    assert done.returncode == 4
+    assert one_line(done) == f"misp-actor-enrich: could not reach MISP: {closed}: cannot connect (Connection refused)"
+    monkeypatch.setenv("MISP_KEY", "wrong-" + KEY)
+    done = command(misp, tmp_path, "--all")
+    assert done.returncode == 5 and KEY not in done.stderr
+    assert one_line(done).startswith(f"misp-actor-enrich: {misp.url}: MISP refused the API key (HTTP 403 "
+                                     "Authentication failed.): check MISP_KEY")
+    assert misp.writes == []
+
+
+def test_cli_a_read_only_key_is_refused_before_any_write(misp: StandIn, tmp_path: Path) -> None:
+    misp.add_event("Reaper", [actor("Reaper")])
+    misp.role.update(name="Read Only", perm_add=False, perm_modify=False, perm_modify_org=False,
+                     perm_tag_editor=False, perm_site_admin=False)
+    done = command(misp, tmp_path, "--all")
+    assert done.returncode == 6 and "role 'Read Only', which may not change events" in one_line(done)
+    assert misp.writes == [] and not any(c.path == "/events/restSearch" for c in misp.calls)
+    assert command(misp, tmp_path, "--all", "--dry-run").returncode == 0      # looking is allowed
+
+
+def test_cli_an_event_that_does_not_exist_is_an_error_and_nothing_is_written(misp: StandIn, tmp_path: Path) -> None:
+    misp.add_event("Reaper", [actor("Reaper")])
+    misp.add_event("no actor", [{"type": "domain", "value": "example.org"}])
+    done = command(misp, tmp_path, "--event", "1", "--event", "42")
+    assert done.returncode == 7 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [f"misp-actor-enrich: event 42: not found on {misp.url} (or not visible to "
+                                        "the API key's user)", "misp-actor-enrich: nothing was changed"]
+    assert misp.writes == []
+    done = command(misp, tmp_path, "--event", "2")
+    assert done.returncode == 8
+    assert done.stderr.splitlines() == [
+        "misp-actor-enrich: event 2: has no threat-actor attribute or does not match the other filters; skipped",
+        "misp-actor-enrich: warning: no event matched --event 2 (events with a threat-actor attribute); nothing to do"]
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--since", "2024-13-45"), "--since: '2024-13-45' is not a date: month must be in 1..12"),
+    (("--since", "yesterday"), "--since: 'yesterday' is not a date; expected YYYY-MM-DD (2024-01-31) or an age"),
+    (("--until", "2024-02-30"), "--until: '2024-02-30' is not a date: day is out of range for month"),
+    (("--changed-since", "last week"), "--changed-since: 'last week' is not a date; expected YYYY-MM-DD"),
+    (("--since", "2024-05-01", "--until", "2024-04-01"), "--since 2024-05-01 is after --until 2024-04-01"),
+    (("--event", "forty-two"), "--event: 'forty-two' is neither an event id (42) nor an event uuid"),
+    (("--resume",), "--resume: no state file at "),
+    (("--all", "--timeout", "0"), "--timeout: must be more than 0 seconds"),
+])
+def test_cli_bad_flags_are_usage_errors_before_misp_is_asked(misp: StandIn, tmp_path: Path, args: tuple[str, ...],
+                                                             says: str) -> None:
+    done = command(misp, tmp_path, *args)
+    assert done.returncode == 2 and says in one_line(done)
+    assert misp.calls == []
+
+
+def test_cli_dates_reach_misp_checked_and_nothing_selected_is_its_own_code(misp: StandIn, tmp_path: Path) -> None:
+    misp.add_event("Reaper", [actor("Reaper")], date="2024-03-01")
+    done = command(misp, tmp_path, "--since", "2030-01-01", "--changed-since", "2024-01-01")
+    assert done.returncode == 8
+    assert one_line(done) == ("misp-actor-enrich: warning: no event matched --since 2030-01-01 --changed-since "
+                              "1704067200 (events with a threat-actor attribute); nothing to do")
+    search = next(c.body for c in misp.calls if c.path == "/events/restSearch")
+    assert search["from"] == "2030-01-01" and search["timestamp"] == "1704067200"
+    assert not (tmp_path / "state.json").exists()
+    done = command(misp, tmp_path, "--since", "2024-02-01", "--dry-run")
+    assert done.returncode == 0 and "would tag the event" in done.stdout
+
+
+def test_cli_a_url_that_is_not_http_names_where_it_came_from(misp: StandIn, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MISP_URL", "misp.example.org")
+    done = command(misp, tmp_path, "--all", url=False)
+    assert done.returncode == 2
+    assert one_line(done) == ("misp-actor-enrich: MISP_URL: expected an http:// or https:// URL, "
+                              "got 'misp.example.org'")

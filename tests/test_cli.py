@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from misp_actor_enrich.cli.exit_codes import EXIT_OK, EXIT_UNRESOLVED
+from misp_actor_enrich.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_UNRESOLVED
 from misp_actor_enrich.cli.main import main
 from misp_actor_enrich.misp.module import modules_root
 
@@ -81,3 +81,35 @@ def test_scan_reads_stdin_and_files(tmp_path: Path) -> None:
 def test_scan_of_a_missing_file_is_a_usage_error() -> None:
     done = run("scan", "/nonexistent/report.txt")
     assert done.returncode == 2 and "cannot read /nonexistent/report.txt" in done.stderr
+
+
+@pytest.mark.parametrize("args", [["resolve", "--json", "--"], ["resolve"], ["scan", "--json"], ["scan"]])
+def test_a_closed_pipe_ends_quietly(args: list[str], tmp_path: Path) -> None:
+    """`... | head -1`: the reader leaves early; no traceback, the exit code a shell gives SIGPIPE."""
+    if args[0] == "scan":
+        report = tmp_path / "report.txt"
+        report.write_text("The Reaper group and APT28 struck again; Turla too.", encoding="utf-8")
+        operands = [str(report)] * 3000
+    else:
+        operands = ["Reaper", "APT28", "Turla", "Lazarus Group"] * 150
+    process = subprocess.Popen([sys.executable, "-m", "misp_actor_enrich", *args, *operands],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout and process.stderr
+    assert process.stdout.readline()
+    process.stdout.close()
+    assert process.wait(timeout=120) == EXIT_BROKEN_PIPE
+    assert process.stderr.read() == ""
+
+
+@pytest.mark.parametrize("command", ["resolve", "scan", "enrich-events", "update", "status", "serve"])
+def test_every_command_help_gives_its_exit_codes(command: str) -> None:
+    done = run(command, "--help")
+    assert done.returncode == 0 and "exit codes: 0 " in " ".join(done.stdout.split())
+
+
+def test_help_describes_the_arguments() -> None:
+    resolve = " ".join(run("resolve", "--help").stdout.split())
+    assert "NAME an actor name as a report writes it" in resolve
+    assert "custom-module root" in " ".join(run("modules-root", "--help").stdout.split())
+    assert "own output goes to a log file" in " ".join(run("serve", "--help").stdout.split())
+    assert "(default: global)" in " ".join(run("enrich-events", "--help").stdout.split())

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from http_standin import HttpStandIn
 
-from misp_actor_enrich.core.errors import ConfigError, DataError
+from misp_actor_enrich.core.errors import ConfigError, DataError, UnreachableError
 from misp_actor_enrich.data.fetch import Limits, display, fetch, join, location_kind
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "update" / "misp-galaxy"
@@ -116,7 +117,7 @@ def test_credentials_in_a_url_never_appear_in_results_or_errors(server: HttpStan
     assert secret not in str(caught.value)
     with pytest.raises(DataError) as refused:
         fetch(f"http://mirror:{secret}@127.0.0.1:1/x.json?token={secret}", Limits(timeout=0.2, retries=0))
-    assert "connection failed" in str(refused.value) and secret not in str(refused.value)
+    assert "cannot connect (Connection refused)" in str(refused.value) and secret not in str(refused.value)
 
 
 def test_local_files_and_file_urls(tmp_path: Path) -> None:
@@ -145,3 +146,26 @@ def test_display_strips_credentials_and_queries() -> None:
     url = "https://u:p@mirror.example:8443/galaxy/x.json?token=abc"
     assert display(url) == "https://mirror.example:8443/galaxy/x.json"
     assert display("/srv/galaxy/x.json") == "/srv/galaxy/x.json"
+
+
+PATIENT = Limits(timeout=5, retries=3, backoff=1.0)   # 7 s of pauses if a failure were retried
+
+
+def test_a_refused_connection_fails_at_once_without_retries() -> None:
+    started = time.monotonic()
+    with pytest.raises(UnreachableError, match=r"127.0.0.1:1/x.json: cannot connect \(Connection refused\)$"):
+        fetch("http://127.0.0.1:1/x.json", PATIENT)
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_host_name_that_does_not_resolve_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The resolver's answer is injected (tests never query DNS); everything above getaddrinfo is real."""
+    def no_such_host(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    started = time.monotonic()
+    with pytest.raises(UnreachableError, match=r"cannot resolve the host name \(Name or service not known\)"):
+        fetch("http://galaxy-mirror.test/clusters/threat-actor.json", PATIENT)
+    assert time.monotonic() - started < 1.0
+

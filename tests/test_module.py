@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from conftest import PAYLOADS, ROOT
+from conftest import PAYLOADS
 from misp_checks import check_misp_standard
 
+from misp_actor_enrich.core.errors import ConfigError
 from misp_actor_enrich.core.settings import MODULE_CONFIG
 from misp_actor_enrich.misp import module
 
@@ -38,12 +39,11 @@ def test_metadata_calls_return_fresh_dicts() -> None:
     assert "oops" not in module.introspection()["input"]
 
 
-def test_payload_copies_match_shared_when_present() -> None:
-    shared = ROOT.parent / "shared" / "payloads"
-    if not shared.is_dir():
-        pytest.skip("no ../shared/payloads beside this checkout")
-    for path in shared.glob("*.json"):
-        assert json.loads(path.read_text()) == json.loads((PAYLOADS / path.name).read_text()), path.name
+def test_every_payload_fixture_is_described() -> None:
+    """fixtures/payloads/README.md says which MISP path each request shape stands for."""
+    described = (PAYLOADS / "README.md").read_text(encoding="utf-8")
+    for path in sorted(PAYLOADS.glob("*.json")):
+        assert f"`{path.name}`" in described, path.name
 
 
 @pytest.mark.parametrize("name", REQUEST_PAYLOADS)
@@ -158,7 +158,8 @@ def _without(data: dict[str, Any], *path: str) -> dict[str, Any]:
     (lambda p: {**p, "attribute": {**p["attribute"], "value": 37}}, "attribute.value: must be a string, not int"),
     (lambda p: {**p, "attribute": {**p["attribute"], "value": None, "value1": None}}, "attribute.value: missing"),
     (lambda p: {**p, "attribute": {**p["attribute"], "value": "x" * 600}}, "600 characters"),
-    (lambda p: {**p, "attribute": {**p["attribute"], "type": "ip-src"}}, "unsupported type 'ip-src'"),
+    (lambda p: {**p, "attribute": {**p["attribute"], "type": "ip-src"}},
+     "unsupported type 'ip-src'; actor_enrich accepts threat-actor, text, comment attributes and intrusion-set objects"),
     (lambda p: _without(p, "attribute", "type"), "attribute.type: missing"),
     (lambda p: {**p, "attribute": {**p["attribute"], "uuid": "not-a-uuid"}}, "attribute.uuid: is not a UUID"),
     (lambda p: {**p, "config": {"tag_ambiguous": "maybe"}}, "config.tag_ambiguous: expected a boolean"),
@@ -194,6 +195,35 @@ def test_unsupported_objects_are_refused(payload: Payload) -> None:
     data = payload("e_object_enrichment.json")
     data["object"]["name"] = "file"
     assert "unsupported object 'file'" in module.dict_handler(data)["error"]
+
+
+@pytest.mark.parametrize("name", REQUEST_PAYLOADS)
+@pytest.mark.parametrize("value", ["Reaper", "Not An Actor", "Grizzly Steppe"])
+def test_an_unknown_galaxy_type_is_the_answer_to_every_query(payload: Payload, name: str, value: str) -> None:
+    """A typo in MISP's plugin setting would otherwise tag nothing, silently: every answer says so."""
+    config = {"galaxy_types": "threat-actr, mitre-intrusion-set", "include_aliases_as_attributes": None}
+    data = payload(name, config=config)
+    if "attribute" in data:
+        data["attribute"]["value"] = value
+    body = module.dict_handler(data)
+    assert body == {"error": "config.galaxy_types: unknown galaxy type 'threat-actr' (did you mean 'threat-actor'?); "
+                             "the actor galaxies in the data in use are 360net-threat-actor, groups, "
+                             "microsoft-activity-group, mitre-ics-groups, mitre-intrusion-set, threat-actor"}
+
+
+def test_galaxy_types_limit_the_tags(payload: Payload) -> None:
+    tags = {t["name"] for t in module.dict_handler(payload(config={"galaxy_types": "mitre-intrusion-set"}))
+            ["results"]["Tag"]}
+    assert tags == {'misp-galaxy:mitre-intrusion-set="APT37 - G0067"'}
+
+
+def test_settings_are_parsed_once_per_distinct_config() -> None:
+    config = {"galaxy_types": "threat-actor", "max_links": "2", "tag_ambiguous": None}
+    first = module.settings_for(config)
+    assert module.settings_for(dict(config)) is first
+    assert module.settings_for({**config, "max_links": "3"}).max_links == 3
+    with pytest.raises(ConfigError, match="config.suggestions: must be a string, not list"):
+        module.settings_for({"suggestions": ["1"]})          # unhashable: parsed uncached, refused the same way
 
 
 def test_null_and_empty_config_values_mean_defaults(payload: Payload) -> None:

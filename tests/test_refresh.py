@@ -6,7 +6,11 @@ use exactly as it was and still answering.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -315,3 +319,85 @@ def test_with_the_instance_configured_its_galaxies_are_not_fetched_upstream(seed
         again = run(config)
     assert again.status == "up-to-date", again.problems
     assert TA not in server.paths() and len(server.paths()) == 2 * (len(NAMES) - 1)
+
+
+def _command(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "misp_actor_enrich", *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **(env or {})}, **kwargs)
+
+
+def test_cli_update_fails_in_seconds_when_the_hosts_refuse(tmp_path: Path) -> None:
+    """No network: one line per source saying why, not a minute of retries for every file."""
+    config = write_config(tmp_path, f"""
+sources:
+  misp_galaxy: http://127.0.0.1:1/misp-galaxy
+  mitre_attack: http://127.0.0.1:1/enterprise-attack.json
+  galaxies: [{", ".join(NAMES)}]
+  retries: 3
+cache:
+  dir: {tmp_path / "cache"}
+""")
+    started = time.monotonic()
+    done = _command("update", "--config", str(config))
+    assert time.monotonic() - started < 15            # was 4 files x 7 s of backoff, plus ATT&CK
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"update failed after \d+\.\d s; still using the bundled data, unchanged:", lines[0])
+    assert lines[1] == ("  misp-galaxy: threat-actor.json: http://127.0.0.1:1/misp-galaxy/galaxies/threat-actor.json: "
+                        "cannot connect (Connection refused); the other 3 galaxies were not tried")
+    assert lines[2] == ("  mitre-attack: enterprise-attack: http://127.0.0.1:1/enterprise-attack.json: "
+                        "cannot connect (Connection refused)")
+    assert not (tmp_path / "cache" / "current").exists()
+
+
+def test_cli_update_shows_progress_on_a_terminal_and_a_summary(tmp_path: Path, server: HttpStandIn) -> None:
+    config = write_config(tmp_path, f"""
+sources:
+  misp_galaxy: {server.url}/misp-galaxy
+  galaxies: [{", ".join(NAMES)}]
+cache:
+  dir: {tmp_path / "cache"}
+""")
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "misp_actor_enrich", "update", "--force", "--config",
+                                    str(config)], stdout=subprocess.PIPE, stderr=terminal, text=True)
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:                           # the terminal closed: the command ended
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out = process.communicate(timeout=120)[0]
+    finally:
+        os.close(controller)
+    assert process.returncode == 0
+    progress = shown.decode()
+    for n, name in enumerate(["galaxies/threat-actor.json", "clusters/threat-actor.json"], start=1):
+        assert f"file {n}: {name}" in progress
+    assert "file 8: clusters/sector.json" in progress and progress.endswith("\r\x1b[K")
+    assert re.match(r"updated: now using generation \S+ \(was the bundled data\); 8 files fetched, 0 not modified, "
+                    r"in \d+\.\d s\n", out)
+
+
+def test_cli_status_reports_a_site_file_to_fix(tmp_path: Path) -> None:
+    folder = tmp_path / "config" / "misp-actor-enrich"
+    folder.mkdir(parents=True)
+    (folder / "overrides.yaml").write_text("targeting:\n  APT37: {sectors: [Enrgy]}\n", encoding="utf-8")
+    done = _command("status", env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert done.returncode == 2
+    assert (f"error: {folder / 'overrides.yaml'}: targeting.APT37.sectors: unknown sector 'Enrgy'; did you mean "
+            "'Energy'?") in done.stdout
+    resolve = _command("resolve", "APT37", env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert resolve.returncode == 0 and "unknown sector 'Enrgy'" in resolve.stderr     # a warning; it answers
+    assert "APT37" in resolve.stdout and "using the last good file until it is fixed" in resolve.stderr
+
+
+def test_cli_update_checks_misp_url_from_the_environment(tmp_path: Path) -> None:
+    done = _command("update", "--cache-dir", str(tmp_path / "cache"), env={"MISP_URL": "misp.example.org"})
+    assert done.returncode == 2
+    assert done.stderr == "misp-actor-enrich: MISP_URL: expected an http:// or https:// URL, got 'misp.example.org'\n"

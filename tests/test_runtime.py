@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from conftest import MINI_GALAXY
 
+from misp_actor_enrich.core.errors import ConfigError
 from misp_actor_enrich.core.models import Status
 from misp_actor_enrich.data import runtime
 from misp_actor_enrich.data.cache import Cache
@@ -93,13 +94,56 @@ def test_edited_overrides_apply_and_a_broken_file_keeps_the_last_good_ones(env: 
     rt = Runtime(environ=env, interval=0)
     assert rt.current().resolve("Andariel").status is Status.AMBIGUOUS
     overrides.write_text("pins:\n  Andariel: Silent Chollima\n", encoding="utf-8")
-    assert rt.current().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
+    assert rt.checked().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
     overrides.write_text("pins:\n  Andariel: [oops\n", encoding="utf-8")
+    # the last good overrides stay in force; the error is there for every answer and for status
     pinned = rt.current().resolve("Andariel")
+    assert any("overrides.yaml" in e and "not valid YAML" in e for e in rt.errors)
     assert pinned.status is Status.RESOLVED and pinned.candidates[0].actor.name == "Silent Chollima"
-    assert any("overrides.yaml" in p and "keeping the last good ones" in p for p in rt.problems)
+    with pytest.raises(ConfigError, match=r"overrides\.yaml:\d+: not valid YAML"):
+        rt.checked()
+    overrides.write_text("pins:\n  Andariel: Silent Chollima\n", encoding="utf-8")
+    assert rt.checked().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
     overrides.unlink()
-    assert rt.current().resolve("Andariel").status is Status.AMBIGUOUS
+    assert rt.checked().resolve("Andariel").status is Status.AMBIGUOUS
+
+
+@pytest.mark.parametrize(("config", "overrides", "says"), [
+    ("module:\n  galaxy_types: [threat-actr]\n", None,
+     "config.yaml: module.galaxy_types: unknown galaxy type 'threat-actr' (did you mean 'threat-actor'?)"),
+    ("module:\n  galaxy_typs: [threat-actor]\n", None, "config.yaml:2: module.galaxy_typs: unknown setting"),
+    ("overrides: elsewhere.yaml\n", None, "overrides: "),
+    (None, "targeting:\n  APT37: {sectors: [Helth]}\n",
+     "overrides.yaml: targeting.APT37.sectors: unknown sector 'Helth'; did you mean 'Health'?"),
+    (None, "actors:\n  - name: SITE-1\n    targeting: {countries: [Japn]}\n",
+     "overrides.yaml: actors[0].targeting.countries: unknown country or region 'Japn'; did you mean 'Japan'?"),
+])
+def test_a_wrong_site_file_is_said_in_every_answer(env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                                        payload: Any, config: str | None, overrides: str | None,
+                                                        says: str) -> None:
+    _generation(_cache(env))                   # the mini galaxy: its vocabulary has Health and Japan
+    folder = Path(env["XDG_CONFIG_HOME"]) / "misp-actor-enrich"
+    folder.mkdir(parents=True)
+    for name, text in (("config.yaml", config), ("overrides.yaml", overrides)):
+        if text is not None:
+            (folder / name).write_text(text, encoding="utf-8")
+    rt = Runtime(environ=env, interval=0)
+    monkeypatch.setattr(runtime, "RUNTIME", rt)
+    results = module.dict_handler(payload(value="Reaper"))["results"]      # enrichment goes on
+    assert 'misp-galaxy:threat-actor="APT37"' in {t["name"] for t in results["Tag"]}
+    comment = results["Object"][0]["comment"]
+    assert "site files need fixing, the last good ones are in force: " in comment
+    assert says in comment.replace(str(folder) + "/", "")
+    assert module.dict_handler(payload(value="Not An Actor")) == {"results": {}}
+    (folder / "config.yaml").unlink(missing_ok=True)
+    (folder / "overrides.yaml").unlink(missing_ok=True)
+    assert "site files" not in module.dict_handler(payload())["results"]["Object"][0]["comment"]
+
+
+def test_a_config_path_in_the_environment_must_exist(env: dict[str, str]) -> None:
+    rt = Runtime(environ={**env, runtime.CONFIG_ENV: "/nonexistent/config.yaml"}, interval=0)
+    with pytest.raises(ConfigError, match="MISP_ACTOR_ENRICH_CONFIG=/nonexistent/config.yaml: no such file"):
+        rt.checked()
 
 
 def test_answers_switch_once_while_many_threads_query(env: dict[str, str], monkeypatch: pytest.MonkeyPatch,

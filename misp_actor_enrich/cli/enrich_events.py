@@ -1,14 +1,21 @@
 """``misp-actor-enrich enrich-events``: enrich the threat-actor attributes of MISP events through PyMISP.
 
 The edge around ``bulk``: credentials (flags, then ``MISP_URL``/``MISP_KEY``, then the
-site config file), event selection through ``events/restSearch`` in pages, a state
+site config file), the event selection (``selection``: flags checked, ``events/restSearch`` in pages), a state
 file written atomically after every event so an interrupted run resumes where it
 stopped, a progress bar, a summary, a JSON report, and exit codes:
 
 0 every selected event is enriched and no name is left for a human;
 1 done, but some names were ambiguous, near misses or unknown (see the report);
-2 usage or configuration error; 3 some events failed (network/API; ``--resume`` retries them);
-4 MISP could not be reached at all (URL, TLS, key).
+2 usage or configuration error (a bad date, no URL or key, no state file to resume);
+3 some events failed (network/API; ``--resume`` retries them);
+4 MISP could not be reached (no such host, refused, no answer, TLS, no MISP API at that URL);
+5 MISP refused the API key; 6 the key's user may not change events (a read-only role);
+7 an event named with ``--event`` does not exist or is not visible to that user;
+8 nothing selected: no event matched (a warning; nothing was done).
+
+Everything is checked before the first write: flags and dates locally, then the
+connection, the key, the role and the named events against MISP.
 
 The API key never appears in output, reports, state files or error messages.
 """
@@ -19,15 +26,22 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Mapping, TextIO
 
-from ..core.errors import ActorEnrichError, ConfigError
+from ..core.errors import ActorEnrichError, AuthenticationError, ConfigError
+from ..core.settings import check_galaxy_types
 from ..data.cache import write_json_atomic
 from ..data.misp_api import connect, quiet_pymisp
+from .selection import select, selection_from
 
 EXIT_OK, EXIT_HUMAN, EXIT_USAGE, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
+EXIT_AUTH, EXIT_PERMISSION, EXIT_NOT_FOUND, EXIT_NOTHING = 5, 6, 7, 8
+EPILOG = ("exit codes: 0 done, nothing left for a human; 1 done, some names left for a human; 2 usage or "
+          "configuration error (including a bad date); 3 some events failed (--resume retries them); 4 MISP could "
+          "not be reached; 5 MISP refused the API key; 6 the key's user may not change events; 7 an --event does "
+          "not exist (or is not visible to that user); 8 nothing selected (no event matched)")
 STATE_VERSION = 1
 MAX_CONSECUTIVE_NETWORK_ERRORS = 5   # then MISP is down: stop and leave the rest for --resume
 
@@ -43,7 +57,8 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "enrich-events", help="enrich threat-actor attributes of MISP events through the MISP API",
         description="Resolve each event's threat-actor attributes and attach the actor's galaxy clusters, "
-                    "intrusion-set and victim objects. Idempotent: a second run changes nothing.")
+                    "intrusion-set and victim objects. Idempotent: a second run changes nothing.",
+        epilog=EPILOG)
     conn = p.add_argument_group("MISP connection (flags, else MISP_URL / MISP_KEY, else the config file)")
     conn.add_argument("--url", help="MISP base URL")
     conn.add_argument("--key", help="API key (prefer MISP_KEY in the environment: flags show in ps)")
@@ -54,15 +69,16 @@ def add_parser(subparsers: Any) -> None:
     conn.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-request timeout (default 60)")
     sel = p.add_argument_group("which events (combined with AND; one is required)")
     sel.add_argument("--event", action="append", default=[], metavar="ID", help="event id or uuid (repeatable)")
-    sel.add_argument("--since", metavar="DATE", help="event date from (YYYY-MM-DD or 7d)")
-    sel.add_argument("--until", metavar="DATE", help="event date until (YYYY-MM-DD)")
-    sel.add_argument("--changed-since", metavar="WHEN", help="last edited after (timestamp or 7d, 24h)")
+    sel.add_argument("--since", metavar="DATE", help="event date from (YYYY-MM-DD, or an age: 7d, 24h, 30m)")
+    sel.add_argument("--until", metavar="DATE", help="event date until (YYYY-MM-DD, or an age)")
+    sel.add_argument("--changed-since", metavar="WHEN", help="last edited after (YYYY-MM-DD, a Unix timestamp, "
+                     "or an age: 7d, 24h, 30m)")
     sel.add_argument("--tag", action="append", default=[], metavar="TAG", help="events with this tag (repeatable)")
     sel.add_argument("--all", action="store_true", help="every event with a threat-actor attribute")
     sel.add_argument("--page-size", type=int, default=100, metavar="N", help="events per search page (default 100)")
     run = p.add_argument_group("what to do")
     run.add_argument("--tag-scope", choices=("global", "local"), default="global",
-                     help="attach galaxy tags globally (shared) or locally (this instance only)")
+                     help="attach galaxy tags globally (shared) or locally (this instance only) (default: global)")
     run.add_argument("--dry-run", action="store_true", help="show exactly what would change; write nothing")
     run.add_argument("--state", type=Path, metavar="FILE", help=f"progress file (default {default_state_path()})")
     run.add_argument("--resume", nargs="?", const=True, default=None, metavar="STATE",
@@ -75,30 +91,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 # --- the run ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    events: tuple[str, ...] = ()
-    since: str | None = None
-    until: str | None = None
-    changed_since: str | None = None
-    tags: tuple[str, ...] = ()
-    all: bool = False
-
-    def search_filters(self) -> dict[str, Any]:
-        filters: dict[str, Any] = {"type_attribute": "threat-actor"}
-        if self.events:
-            filters["eventid"] = list(self.events)
-        if self.since:
-            filters["date_from"] = self.since
-        if self.until:
-            filters["date_to"] = self.until
-        if self.changed_since:
-            filters["timestamp"] = self.changed_since
-        if self.tags:
-            filters["tags"] = list(self.tags)
-        return filters
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -115,29 +107,70 @@ def run_command(args: argparse.Namespace) -> int:
         if state is not None and state["url"] != url.rstrip("/"):
             raise ConfigError(f"was written for {state['url']}, not {url}", field=str(state_path))
         if state is None:
-            selection = Selection(tuple(args.event), args.since, args.until, args.changed_since,
-                                  tuple(args.tag), args.all)
-            if selection == Selection():
-                raise ConfigError("choose events: --event, --since/--until, --changed-since, --tag or --all")
+            selection = selection_from(args)
             if args.page_size < 1:
                 raise ConfigError("must be at least 1", field="--page-size")
-        known = runtime.current()
+        if args.timeout <= 0:
+            raise ConfigError("must be more than 0 seconds", field="--timeout")
+        known = runtime.checked()
+        check_galaxy_types(site.module, known.galaxy_types, field=f"{site.path}: module.galaxy_types")
     except ActorEnrichError as exc:  # config, usage or galaxy data that cannot be loaded
         print(f"misp-actor-enrich: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     with quiet_pymisp():
         try:
             misp = connect(url, key, ssl, args.timeout)
-            if state is None:
-                ids = _select(misp, selection, args.page_size)
-                state = {"version": STATE_VERSION, "url": url.rstrip("/"), "tag_scope": args.tag_scope,
-                         "selection": asdict(selection), "events": ids, "done": [], "failed": {}}
-        except Exception as exc:  # any failure here means we never got to talk to MISP
-            print(f"misp-actor-enrich: could not reach MISP at {url}: {redact(_short(exc))}", file=sys.stderr)
+        except AuthenticationError as exc:
+            print(f"misp-actor-enrich: {redact(str(exc))}", file=sys.stderr)
+            return EXIT_AUTH
+        except ActorEnrichError as exc:
+            print(f"misp-actor-enrich: could not reach MISP: {redact(str(exc))}", file=sys.stderr)
             return EXIT_UNREACHABLE
+        if not args.dry_run and (refusal := _role_refusal(misp)):
+            print(f"misp-actor-enrich: {refusal}", file=sys.stderr)
+            return EXIT_PERMISSION
+        if not args.dry_run and not _role_allows(misp, "perm_tag_editor", "perm_site_admin"):
+            print("misp-actor-enrich: warning: the API key's user may not create tags (perm_tag_editor): galaxy "
+                  "tags the instance has never used will be refused", file=sys.stderr)
+        if state is None:
+            try:
+                ids, missing = select(misp, selection, args.page_size)
+            except Exception as exc:  # PyMISP and requests raise many kinds; nothing was written yet
+                print(f"misp-actor-enrich: MISP's event search failed at {url}: {redact(_short(exc))}",
+                      file=sys.stderr)
+                return EXIT_UNREACHABLE
+            if missing:
+                print("\n".join(f"misp-actor-enrich: {m}" for m in missing), file=sys.stderr)
+                if any("not found" in m for m in missing):
+                    print("misp-actor-enrich: nothing was changed", file=sys.stderr)
+                    return EXIT_NOT_FOUND
+            if not ids:
+                print(f"misp-actor-enrich: warning: no event matched {selection.describe()}; nothing to do",
+                      file=sys.stderr)
+                return EXIT_NOTHING
+            state = {"version": STATE_VERSION, "url": url.rstrip("/"), "tag_scope": args.tag_scope,
+                     "selection": asdict(selection), "events": ids, "done": [], "failed": {}}
         report = _run(misp, state, state_path, known, site.module, args, redact)
     _output(report, args)
     return int(report["exit_code"])
+
+
+def _role_refusal(misp: Any) -> str | None:
+    """Why the key's user cannot write to events (a read-only role), or None."""
+    if _role_allows(misp, "perm_site_admin") or (_role_allows(misp, "perm_add")
+                                                 and _role_allows(misp, "perm_modify", "perm_modify_org")):
+        return None
+    name = getattr(getattr(misp, "_current_role", None), "name", "?")
+    return (f"the API key's user has the role {name!r}, which may not change events (perm_add with perm_modify "
+            "or perm_modify_org): use the key of a user who may edit these events, or --dry-run to only look")
+
+
+def _role_allows(misp: Any, *permissions: str) -> bool:
+    """Whether the key's user's role has any of ``permissions`` (unknown role: assume so, MISP will say)."""
+    role = getattr(misp, "_current_role", None)      # PyMISP reads it from users/view/me when it connects
+    if role is None:
+        return True
+    return any(str(getattr(role, p, "")).lower() in ("1", "true") for p in permissions)
 
 
 def _run(misp: Any, state: dict[str, Any], state_path: Path, known: Any, settings: Any,
@@ -215,7 +248,8 @@ def _connection(args: argparse.Namespace, site: Any) -> tuple[str, str, bool | s
     if not url:
         raise ConfigError("no MISP URL: use --url, MISP_URL or misp.url in the config file")
     if not url.startswith(("https://", "http://")):
-        raise ConfigError("expected an http:// or https:// URL", field="--url")
+        source = "--url" if args.url else "MISP_URL" if env.get("MISP_URL") else f"{site.path}: misp.url"
+        raise ConfigError(f"expected an http:// or https:// URL, got {url!r}", field=source)
     if not key:
         raise ConfigError("no API key: set MISP_KEY (or --key, or misp.key in the config file)")
     if args.insecure and args.ca_bundle:
@@ -234,34 +268,21 @@ def _connection(args: argparse.Namespace, site: Any) -> tuple[str, str, bool | s
     return url, key, ssl
 
 
-def _select(misp: Any, selection: Selection, page_size: int) -> list[str]:
-    """Every selected event id, page by page, before anything is written (our writes move timestamps)."""
-    from ..misp.bulk import MispError, misp_errors
-
-    ids: dict[str, None] = {}
-    page = 1
-    while True:
-        rows = misp.search(controller="events", metadata=True, limit=page_size, page=page,
-                           **selection.search_filters())
-        if isinstance(rows, Mapping):
-            raise MispError(f"the event search failed: {misp_errors(rows.get('errors', rows))}")
-        for row in rows:
-            ids.setdefault(str(row.get("Event", row)["id"]), None)
-        if len(rows) < page_size:
-            return list(ids)
-        page += 1
-
-
 def _state_for(args: argparse.Namespace) -> tuple[Path, dict[str, Any] | None]:
     if args.resume is None:
         return (args.state or default_state_path()), None
     if any((args.event, args.since, args.until, args.changed_since, args.tag, args.all)):
         raise ConfigError("--resume continues a recorded selection; drop the event filters")
     path = Path(args.state or default_state_path()) if args.resume is True else Path(args.resume)
+    if not path.exists():
+        raise ConfigError(f"no state file at {path}: nothing to resume (a run writes one as it goes; "
+                          "--resume FILE or --state FILE names another)", field="--resume")
     try:
         state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the state file: {exc}", field=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the state file: {exc.strerror or exc}", field=str(path)) from None
+    except ValueError as exc:
+        raise ConfigError(f"not an enrich-events state file (not JSON: {exc})", field=str(path)) from None
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION or \
             not {"url", "tag_scope", "selection", "events", "done", "failed"} <= set(state):
         raise ConfigError("not an enrich-events state file", field=str(path))

@@ -8,14 +8,19 @@ import sys
 from typing import Any
 
 from ..core.models import Status
-from .exit_codes import EXIT_OK, EXIT_UNRESOLVED
+from .exit_codes import EXIT_OK, EXIT_UNRESOLVED, RESOLVE_EPILOG
 from .render import print_resolution, resolution_dict
 
 
 def add_parser(subparsers: Any) -> None:
-    resolve = subparsers.add_parser("resolve", help="resolve actor names and print actor, aliases, tags, targeting",
-                                    description="Resolve actor names. Use -- before names that start with '-'.")
-    resolve.add_argument("names", nargs="+", metavar="NAME")
+    resolve = subparsers.add_parser(
+        "resolve", help="resolve actor names and print actor, aliases, tags, targeting",
+        description="Resolve actor names the way the module does: the actor, its aliases, the galaxy tags MISP "
+                    "would get, and its known targeting. Use -- before names that start with '-'.",
+        epilog=RESOLVE_EPILOG)
+    resolve.add_argument("names", nargs="+", metavar="NAME",
+                         help="an actor name as a report writes it (Reaper, 'APT 37', 'the Kimsuky group'); "
+                              "quote names with spaces")
     resolve.add_argument("--json", action="store_true", help="one JSON object per name, one per line")
     resolve.set_defaults(run=run)
 
@@ -24,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from ..data import runtime
 
     known = runtime.current()
+    for error in runtime.site_errors():   # the last good files are in force meanwhile
+        print(f"misp-actor-enrich: warning: {error}; using the last good file until it is fixed", file=sys.stderr)
     code = EXIT_OK
     for name in args.names:
         resolution = known.resolve(name)

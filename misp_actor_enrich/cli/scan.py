@@ -10,14 +10,15 @@ from typing import Any
 
 from ..core.errors import InputError
 from ..core.models import Status
-from .exit_codes import EXIT_OK, EXIT_UNRESOLVED
+from .exit_codes import EXIT_OK, EXIT_UNRESOLVED, RESOLVE_EPILOG
 from .render import resolution_dict
 
 
 def add_parser(subparsers: Any) -> None:
     scan = subparsers.add_parser("scan", help="find the actors named in a text file or standard input",
                                  description="Find every actor named in free text (a report, a note). "
-                                             "Reads standard input when no file (or '-') is given.")
+                                             "Reads standard input when no file (or '-') is given.",
+                                 epilog=RESOLVE_EPILOG.replace("every name resolved", "every actor named resolved"))
     scan.add_argument("files", nargs="*", metavar="FILE", help="text files to scan (default: standard input)")
     scan.add_argument("--json", action="store_true", help="one JSON object per file")
     scan.set_defaults(run=run)
@@ -27,6 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from ..data import runtime
 
     known = runtime.current()
+    for error in runtime.site_errors():   # the last good files are in force meanwhile
+        print(f"misp-actor-enrich: warning: {error}; using the last good file until it is fixed", file=sys.stderr)
     scanner = known.scanner
     code = EXIT_OK
     for source in args.files or ["-"]:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..core.errors import ActorEnrichError, DataError
+from ..core.errors import ActorEnrichError, ConfigError, DataError
 from ..data.site_config import SiteConfig
 
 EXIT_OK, EXIT_WARN, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -32,7 +32,9 @@ def add_parser(subparsers: Any) -> None:
         "update", help="fetch fresh galaxy data from the configured sources into the cache",
         description="Fetch misp-galaxy files, the MISP instance's own galaxies and ATT&CK's groups (as "
                     "configured), validate them and swap them in atomically. On any failure the data in use "
-                    "stays as it was.")
+                    "stays as it was.",
+        epilog="exit codes: 0 updated, or already up to date; 2 usage or configuration error; 3 the update "
+               "failed (the data in use is unchanged; the message says which file and why)")
     up.add_argument("--config", type=Path, metavar="FILE", help="YAML config (default: $MISP_ACTOR_ENRICH_CONFIG, "
                     "else $XDG_CONFIG_HOME/misp-actor-enrich/config.yaml when present)")
     up.add_argument("--source", metavar="URL|PATH",
@@ -48,7 +50,11 @@ def add_parser(subparsers: Any) -> None:
 
     st = subparsers.add_parser("status", help="which galaxy data is in use, from where, how old",
                                description="Say which galaxy data the module uses, where it came from, its "
-                                           "versions and age; warn when it is stale.")
+                                           "versions and age; warn when it is stale.",
+                               epilog="exit codes: 0 all well; 1 a warning (stale data, an override that names "
+                                      "an actor the data lacks, cached data that does not load); 2 usage or "
+                                      "configuration error, including a site config or overrides file to "
+                                      "fix (the module keeps the last good one meanwhile)")
     st.add_argument("--config", type=Path, metavar="FILE", help="YAML config")
     st.add_argument("--cache-dir", type=Path, metavar="DIR", help="cache folder")
     st.add_argument("--json", action="store_true", help="print the JSON report on stdout")
@@ -66,6 +72,7 @@ def run_update(args: argparse.Namespace) -> int:
         if args.insecure:
             print("misp-actor-enrich: warning: TLS certificates are not verified in this run", file=sys.stderr)
         bar = _Bar(sys.stderr, enabled=not args.json and not args.no_progress)
+        started = time.monotonic()
         try:
             report = refresh.update(config, only=args.source, force=args.force, progress=bar, limits=limits)
         finally:
@@ -77,7 +84,7 @@ def run_update(args: argparse.Namespace) -> int:
     if args.json:
         print(_redact(json.dumps(report.as_dict(), indent=1, ensure_ascii=False), key))
     else:
-        _print_update(report, sys.stdout, key)
+        _print_update(report, sys.stdout, key, time.monotonic() - started)
     return EXIT_FAILED if report.status == "failed" else EXIT_OK
 
 
@@ -92,28 +99,30 @@ def run_status(args: argparse.Namespace) -> int:
     except ActorEnrichError as exc:
         print(f"misp-actor-enrich: {_redact(str(exc), key)}", file=sys.stderr)
         return EXIT_USAGE
-    warnings = (*config.warnings, *report.warnings, *_site_problems(args))
+    problems, errors = _site_problems(args)
+    warnings = (*config.warnings, *report.warnings, *problems)
     if args.json:
-        print(_redact(json.dumps({**report.as_dict(), "warnings": list(warnings)}, indent=1, ensure_ascii=False), key))
+        print(_redact(json.dumps({**report.as_dict(), "warnings": list(warnings), "errors": list(errors)}, indent=1,
+                                 ensure_ascii=False), key))
     else:
-        _print_status(report, warnings, sys.stdout, key)
-    return EXIT_WARN if warnings else EXIT_OK
+        _print_status(report, warnings, sys.stdout, key, errors)
+    return EXIT_USAGE if errors else EXIT_WARN if warnings else EXIT_OK
 
 
-def _site_problems(args: argparse.Namespace) -> tuple[str, ...]:
-    """What the running module would complain about: overrides and cached data that do not load."""
+def _site_problems(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What the running module would say: (warnings: overrides and cached data, errors: site files to fix)."""
     from ..data.runtime import CONFIG_ENV, Runtime
 
     env = {**os.environ, **({CONFIG_ENV: str(args.config)} if args.config else {})}
     if args.cache_dir:
-        return ()  # a different cache than the module's: its problems are not this cache's
+        return (), ()  # a different cache than the module's: its problems are not this cache's
     checker = Runtime(environ=env)
-    logging.disable(logging.WARNING)  # reported below as warnings; not twice through the log
+    logging.disable(logging.WARNING)  # reported below; not twice through the log
     try:
         checker.current()
     finally:
         logging.disable(logging.NOTSET)
-    return checker.problems
+    return checker.problems, checker.errors
 
 
 def _config(args: argparse.Namespace) -> SiteConfig:
@@ -123,6 +132,8 @@ def _config(args: argparse.Namespace) -> SiteConfig:
     # The same file the running module reads (runtime.CONFIG_ENV), so both use one cache folder.
     config = site_config.load(args.config or env.get("MISP_ACTOR_ENRICH_CONFIG") or None)
     url = env.get("MISP_URL") or config.misp.url
+    if env.get("MISP_URL") and not env["MISP_URL"].startswith(("https://", "http://")):
+        raise ConfigError(f"expected an http:// or https:// URL, got {env['MISP_URL']!r}", field="MISP_URL")
     key = env.get("MISP_KEY") or env.get("MISP_API_KEY") or config.misp.key
     config = replace(config, misp=replace(config.misp, url=url, key=key))
     if args.cache_dir:
@@ -134,27 +145,31 @@ def _redact(text: str, key: str) -> str:
     return text.replace(key, "***") if key else text
 
 
-def _print_update(report: Any, out: TextIO, key: str) -> None:
+def _print_update(report: Any, out: TextIO, key: str, seconds: float) -> None:
     from ..data.refresh import summary_lines
 
     where = f"generation {report.generation}" if report.generation else "the bundled data"
     lines: list[str] = []
     if report.status == "failed":
-        lines.append(f"update failed; still using {where}, unchanged:")
+        fetched = f"; {len(report.files)} files had been fetched, none is used" if report.files else ""
+        lines.append(f"update failed after {seconds:.1f} s{fetched}; still using {where}, unchanged:")
         lines += [f"  {p}" for p in report.problems]
     elif report.status == "up-to-date":
         unchanged = sum(1 for f in report.files if f.status == "not-modified")
-        lines.append(f"up to date: {where} ({len(report.files)} files checked, {unchanged} not modified)")
+        lines.append(f"up to date: {where} ({len(report.files)} files checked, {unchanged} not modified, "
+                     f"{seconds:.1f} s)")
     else:
         was = f" (was generation {report.previous})" if report.previous else " (was the bundled data)"
         updated = sum(1 for f in report.files if f.status == "updated")
-        lines.append(f"updated: now using {where}{was}; {updated} files fetched")
+        lines.append(f"updated: now using {where}{was}; {updated} files fetched, "
+                     f"{len(report.files) - updated} not modified, in {seconds:.1f} s")
         lines += [f"  {line}" for line in summary_lines(report.changes)] or ["  no cluster changed"]
     lines += [f"note: {n}" for n in report.notes]
     out.write(_redact("\n".join(lines), key) + "\n")
 
 
-def _print_status(report: Any, warnings: tuple[str, ...], out: TextIO, key: str) -> None:
+def _print_status(report: Any, warnings: tuple[str, ...], out: TextIO, key: str,
+                  errors: tuple[str, ...] = ()) -> None:
     def day(t: float) -> str:
         return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
 
@@ -173,30 +188,39 @@ def _print_status(report: Any, warnings: tuple[str, ...], out: TextIO, key: str)
         lines.append(f"  {name}{version} from {source.get('url', '?')}, {source.get('groups', '?')} groups")
     lines += [f"note: {n}" for n in report.notes]
     lines += [f"warning: {w}" for w in warnings]
+    lines += [f"error: {e} (the module uses the last good file and says so in every answer until it is fixed)"
+              for e in errors]
     out.write(_redact("\n".join(lines), key) + "\n")
 
 
 class _Bar:
-    """A one-line download indicator on stderr, only on a terminal; redrawn at most 10 times a second."""
+    """A one-line download indicator on stderr, only on a terminal: which file (counted) and how far.
+
+    Redrawn at most 10 times a second, and whenever a new file starts, so a slow or
+    failing connection shows which file it is on before any byte arrives.
+    """
 
     def __init__(self, stream: TextIO, *, enabled: bool) -> None:
         self.stream = stream
         self.enabled = enabled and stream.isatty()
         self.last = 0.0
         self.drawn = False
+        self.files: dict[str, None] = {}
 
     def __call__(self, label: str, done: int, total: int | None) -> None:
         now = time.monotonic()
-        if not self.enabled or (now - self.last < 0.1 and done != total):
+        new = label not in self.files
+        if not self.enabled or (now - self.last < 0.1 and done != total and not new):
             return
+        self.files.setdefault(label, None)
         self.last = now
-        name = label.rsplit("/", 1)[-1][:32]
+        name = f"file {len(self.files)}: {'/'.join(label.rsplit('/', 2)[-2:])[:40]}"
         if total:
-            filled = 24 * min(done, total) // total
-            text = f"[{'#' * filled}{'.' * (24 - filled)}] {done // 1024:>7} of {total // 1024} KiB  {name}"
+            filled = 16 * min(done, total) // total
+            text = f"[{'#' * filled}{'.' * (16 - filled)}] {done // 1024:>6} of {total // 1024} KiB  {name}"
         else:
-            text = f"[{'~' * 24}] {done // 1024:>7} KiB  {name}"
-        self.stream.write(f"\r{text:<78}")
+            text = f"[{'~' * 16}] {done // 1024:>6} KiB  {name}"
+        self.stream.write(f"\r{text[:79]:<79}")
         self.stream.flush()
         self.drawn = True
 

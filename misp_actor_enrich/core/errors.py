@@ -42,6 +42,14 @@ class DataError(ActorEnrichError):
     """Galaxy data could not be read or is not galaxy data."""
 
 
+class UnreachableError(DataError):
+    """A server cannot be reached at all (no such host, refused, no answer, TLS): trying again now will not help."""
+
+
+class AuthenticationError(ActorEnrichError):
+    """A server refused our credentials (MISP: the API key)."""
+
+
 MAX_MESSAGE_LENGTH = 300
 
 

@@ -25,6 +25,7 @@ are warnings, not errors: the data changes under the file.
 
 from __future__ import annotations
 
+import difflib
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import Iterable, Mapping
 
 from .models import SITE_GALAXY, Cluster, Relation
 from .names import normalise
+from .vocabulary import Vocabulary
 
 # targeting keys in the file -> the galaxy meta fields targeting already reads
 TARGETING_FIELDS = {
@@ -150,3 +152,39 @@ def _site_cluster(value: str, names: tuple[str, ...], meta: Mapping[str, tuple[s
         refs=(),
         related=(Relation(same_as, "same-as"),) if same_as else (),
     )
+
+
+# Targeting keys whose values must be vocabulary terms; a typo would otherwise become an untagged
+# sector or, for countries, a named victim organisation. Incident types and motives are free text.
+_CHECKED_TARGETING = {"countries": "country or region", "sectors": "sector", "sponsor": "country", "origin": "country"}
+
+
+def unknown_values(overrides: SiteOverrides, vocabulary: Vocabulary) -> tuple[str, ...]:
+    """Errors for targeting values no vocabulary galaxy knows, each naming the file, key, value and close matches."""
+    where = str(overrides.path) if overrides.path else "overrides"
+    field_names = {meta: key for key, meta in TARGETING_FIELDS.items()}
+    blocks = [(f"targeting.{ref}", meta) for ref, meta in overrides.targeting.items()]
+    blocks += [(f"actors[{i}].targeting", a.targeting) for i, a in enumerate(overrides.actors)]
+    errors: list[str] = []
+    for prefix, meta in blocks:
+        for meta_key, values in meta.items():
+            key = field_names.get(meta_key, meta_key)
+            what = _CHECKED_TARGETING.get(key)
+            if what is None:
+                continue
+            for value in values:
+                if (vocabulary.sector(value) if key == "sectors" else vocabulary.place(value)) is None:
+                    errors.append(f"{where}: {prefix}.{key}: unknown {what} {value!r}{_close(value, key, vocabulary)}")
+    return tuple(errors)
+
+
+def _close(value: str, key: str, vocabulary: Vocabulary) -> str:
+    if key == "sectors":
+        entries, source = vocabulary.sectors, "the sector galaxy's values and synonyms"
+    else:
+        entries = {**vocabulary.countries, **vocabulary.regions}
+        source = "target-information's country names, synonyms and ISO codes, or a region"
+    keys = difflib.get_close_matches(value.casefold(), list(entries), n=3, cutoff=0.75)
+    hints = list(dict.fromkeys(entries[k].value for k in keys))
+    guess = f"; did you mean {' or '.join(map(repr, hints))}?" if hints else ""
+    return f"{guess} (valid: {source})"

@@ -8,8 +8,9 @@ validated dataclass, applying defaults in one place.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .errors import ConfigError
 
@@ -122,3 +123,20 @@ def _parse(key: str, raw: Any) -> Any:
             raise ConfigError(f"expected {' or '.join(DETAIL_LEVELS)}, got {raw!r}", field=where)
         return lowered
     raise ConfigError("unknown setting", field=where)  # unreachable: keys checked by the caller
+
+
+def check_galaxy_types(settings: Settings, available: Iterable[str], *, field: str = "config.galaxy_types") -> None:
+    """Refuse galaxy types the data does not have: a typo would tag nothing at all, silently.
+
+    Checked per query against the data in use (it can change under a running module).
+    """
+    if settings.galaxy_types is None:
+        return
+    known = sorted(set(available))
+    bad = [t for t in settings.galaxy_types if t not in known]
+    if not bad:
+        return
+    hints = [h for t in bad for h in difflib.get_close_matches(t, known, n=1)]
+    guess = f" (did you mean {', '.join(map(repr, hints))}?)" if hints else ""
+    raise ConfigError(f"unknown galaxy type{'s' * (len(bad) > 1)} {', '.join(map(repr, bad))}{guess}; the actor "
+                      f"galaxies in the data in use are {', '.join(known)}", field=field)

@@ -8,6 +8,10 @@ never for 4xx. Redirects are followed by hand and may never change the scheme.
 Conditional requests (If-None-Match / If-Modified-Since) turn an unchanged file into
 ``Fetched(status="not-modified")``.
 
+A host that cannot be reached at all (no such name, connection refused, no answer to
+the connection) fails at once with ``UnreachableError``, without retries: the next try,
+and the next file from the same host, would fail the same way.
+
 Failures are ``DataError`` naming the URL (without credentials) and what went wrong.
 """
 
@@ -23,7 +27,7 @@ from typing import Callable, Literal, Mapping
 import requests
 import urllib3.exceptions
 
-from ..core.errors import ConfigError, DataError
+from ..core.errors import ConfigError, DataError, UnreachableError
 
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
@@ -113,6 +117,8 @@ def fetch(location: str, limits: Limits = Limits(), *, validators: Mapping[str, 
     try:
         while True:
             tries += 1
+            if progress is not None:
+                progress(display(location), 0, None)    # on a terminal: which file, before any byte arrives
             try:
                 return _attempt(http, location, limits, validators or {}, progress)
             except _Transient as exc:
@@ -168,12 +174,41 @@ def _get(http: requests.Session, url: str, headers: Mapping[str, str], limits: L
                         timeout=(limits.timeout, limits.timeout), verify=limits.verify)
     except requests.exceptions.SSLError as exc:      # a certificate problem does not pass by retrying
         raise DataError(f"TLS verification failed: {_reason(exc)}", field=display(url)) from None
-    except requests.Timeout:
-        raise _Transient(f"timed out after {limits.timeout:g} s") from None
-    except requests.ConnectionError as exc:
-        raise _Transient(f"connection failed: {_reason(exc)}") from None
     except requests.RequestException as exc:
+        if (why := unreachable(exc, limits.timeout)) is not None:
+            raise UnreachableError(why, field=display(url)) from None
+        if isinstance(exc, requests.Timeout):
+            raise _Transient(f"timed out after {limits.timeout:g} s") from None
+        if isinstance(exc, requests.ConnectionError):
+            raise _Transient(f"connection failed: {_reason(exc)}") from None
         raise DataError(f"request failed: {_reason(exc)}", field=display(url)) from None
+
+
+def unreachable(exc: BaseException, timeout: float) -> str | None:
+    """Why the host cannot be reached at all (retrying now will not help), or None for a failure that may pass.
+
+    A name that does not resolve, a refused connection and a connection not accepted
+    within the timeout (TCP has already retried it) are final; a read that stalls or a
+    connection dropped mid-answer may pass.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no answer: the connection was not accepted within {timeout:g} s"
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.exceptions.SSLError):
+        return None
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", inner)
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        return f"cannot resolve the host name ({_os_reason(reason)})"
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return f"cannot connect ({_os_reason(reason)})"
+    return None
+
+
+def _os_reason(error: BaseException) -> str:
+    cause = error.__cause__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    return _reason(error)
 
 
 def _read_body(response: requests.Response, limits: Limits, started: float, progress: Progress | None,

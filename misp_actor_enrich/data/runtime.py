@@ -8,8 +8,14 @@ request stats three files (config, overrides, cache pointer); when one changed, 
 request builds a new Knowledge while every other request keeps answering from the
 old one, then the reference is swapped. No request ever sees a half-built index.
 
-A config or overrides file that does not parse is reported (``problems``) and the
-last good one stays in force.
+A config or overrides file that does not load (any YAML error), names what does not
+exist (a galaxy type, a sector, a country) or is named and missing is an ``error``:
+the last good file stays in force (none, when there never was one), so enrichment
+never stops on a typo, and until the file is fixed every answer says so (``errors``,
+which the module puts in each answer), ``status`` exits 2 and ``checked()`` makes the
+commands that write to MISP refuse. Data problems (cached data that does not load, an
+override naming an actor the data lacks) are ``problems``: logged and shown by
+``status``, never in answers, because the data changes under the site's files.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..core.errors import ActorEnrichError
+from ..core.errors import ActorEnrichError, ConfigError
 from ..core.knowledge import Knowledge
-from ..core.overrides import SiteOverrides
+from ..core.overrides import SiteOverrides, unknown_values
+from ..core.settings import check_galaxy_types
 from . import overrides_file, site_config
 from .cache import Cache, default_cache_dir
 from .site_config import SiteConfig
@@ -44,6 +51,7 @@ class Loaded:
     overrides: SiteOverrides | None
     stamp: Stamp
     problems: tuple[str, ...]
+    errors: tuple[str, ...] = ()        # the site's files say something wrong: every answer says so
 
 
 class Runtime:
@@ -92,6 +100,19 @@ class Runtime:
         loaded = self._loaded
         return loaded.problems if loaded else ()
 
+    @property
+    def errors(self) -> tuple[str, ...]:
+        loaded = self._loaded
+        return loaded.errors if loaded and self._installed is None else ()
+
+    def checked(self) -> Knowledge:
+        """``current()``, or a ``ConfigError`` while the site's config or overrides are wrong
+        (for commands that write to MISP: they refuse rather than run on the last good files)."""
+        knowledge = self.current()
+        if self.errors:
+            raise ConfigError(" | ".join(self.errors) + " (every answer is this error until the file is fixed)")
+        return knowledge
+
     def config_path(self) -> Path | None:
         explicit = self.environ.get(CONFIG_ENV)
         return Path(explicit) if explicit else site_config.default_path(self.environ)
@@ -112,8 +133,9 @@ class Runtime:
 
     def _build(self, previous: Loaded | None) -> Loaded:
         problems: list[str] = []
-        config = self._load_config(previous, problems)
-        overrides = self._load_overrides(config, previous, problems)
+        errors: list[str] = []
+        config = self._load_config(previous, errors)
+        overrides = self._load_overrides(config, previous, errors)
         stamp = self._stamp(config)
         knowledge: Knowledge | None = None
         generation = self.cache(config).current()
@@ -127,32 +149,38 @@ class Runtime:
         if knowledge is None:
             knowledge = bundled_knowledge(overrides)
         problems.extend(knowledge.warnings)
-        for problem in problems:
-            log.warning("misp-actor-enrich: %s", problem)
-        return Loaded(knowledge, config, overrides, stamp, tuple(problems))
+        if overrides is not None:
+            errors.extend(unknown_values(overrides, knowledge.vocabulary))
+        try:
+            check_galaxy_types(config.module, knowledge.galaxy_types, field=f"{config.path}: module.galaxy_types")
+        except ConfigError as exc:
+            errors.append(str(exc))
+        for message in (*errors, *problems):
+            log.warning("misp-actor-enrich: %s", message)
+        return Loaded(knowledge, config, overrides, stamp, tuple(problems), tuple(errors))
 
-    def _load_config(self, previous: Loaded | None, problems: list[str]) -> SiteConfig:
+    def _load_config(self, previous: Loaded | None, errors: list[str]) -> SiteConfig:
         explicit = self.environ.get(CONFIG_ENV)
+        if explicit and not Path(explicit).exists():
+            errors.append(f"{CONFIG_ENV}={explicit}: no such file")
+            return previous.config if previous else SiteConfig()
         try:
             return site_config.load(explicit or None, environ=self.environ)
         except ActorEnrichError as exc:
-            problems.append(f"config not loaded, {'keeping the last good one' if previous else 'using defaults'}: {exc}")
+            errors.append(str(exc))
             return previous.config if previous else SiteConfig()
 
-    def _load_overrides(self, config: SiteConfig, previous: Loaded | None,
-                        problems: list[str]) -> SiteOverrides | None:
+    def _load_overrides(self, config: SiteConfig, previous: Loaded | None, errors: list[str]) -> SiteOverrides | None:
         path = self.overrides_path(config)
         if not path.is_file():
             if config.overrides is not None:
-                problems.append(f"{path}: overrides file not found")
+                errors.append(f"{config.path}: overrides: {path}: no such file")
             return None
         try:
             return overrides_file.load(path)
         except ActorEnrichError as exc:
-            keep = previous.overrides if previous else None
-            problems.append(f"overrides not loaded, {'keeping the last good ones' if keep else 'running without'}: "
-                            f"{exc}")
-            return keep
+            errors.append(str(exc))
+            return previous.overrides if previous else None
 
 
 def _file_stamp(path: Path | None) -> tuple[int, int] | None:
@@ -174,6 +202,16 @@ def current() -> Knowledge:
     Built on first use and rebuilt when the data or the overrides change.
     """
     return RUNTIME.current()
+
+
+def checked() -> Knowledge:
+    """``current()``, or a ``ConfigError`` naming what is wrong in the site's config or overrides."""
+    return RUNTIME.checked()
+
+
+def site_errors() -> tuple[str, ...]:
+    """What is wrong in the site's config or overrides now (the last good files are in force)."""
+    return RUNTIME.errors
 
 
 def install(knowledge: Knowledge | None) -> None:

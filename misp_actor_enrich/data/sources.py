@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import requests
 
-from ..core.errors import ActorEnrichError, DataError
+from ..core.errors import ActorEnrichError, DataError, UnreachableError
 from ..core.galaxy import galaxy_info
 from .fetch import Fetched, Limits, Progress, display, fetch, join
 from .misp_api import connect
@@ -116,9 +116,13 @@ def from_misp_galaxy(base: str, names: Sequence[str], in_use: InUse, limits: Lim
     files: list[FileUpdate] = []
     problems: list[Problem] = []
     with requests.Session() as http:
-        for name in names:
+        for n, name in enumerate(names):
             try:
                 files.extend(_galaxy_pair(http, base, name, in_use, limits, force, progress))
+            except UnreachableError as exc:     # every other file lives on the same host: do not wait for each
+                left = f"; the other {len(names) - n - 1} galaxies were not tried" if n + 1 < len(names) else ""
+                problems.append(Problem(SOURCE_GALAXY, f"{name}.json", f"{exc}{left}"))
+                break
             except ActorEnrichError as exc:
                 problems.append(Problem(SOURCE_GALAXY, f"{name}.json", str(exc)))
     return SourceResult(tuple(files), tuple(problems))
@@ -309,9 +313,11 @@ def _dotted(version: str) -> tuple[int, ...]:
 
 
 def connect_instance(url: str, key: str, ssl: bool | str, timeout: float) -> Any:
-    """A PyMISP client; errors never carry the key."""
+    """A PyMISP client; errors (unreachable, key refused: ``misp_api.diagnose``) never carry the key."""
     try:
         return connect(url, key, ssl, timeout)
+    except ActorEnrichError as exc:
+        raise DataError(exc.message, field=exc.field) from None
     except Exception as exc:  # PyMISP raises many kinds; the boundary reports them all the same way
         raise DataError(f"cannot reach MISP: {_redact(exc, key)}", field=display(url)) from None
 

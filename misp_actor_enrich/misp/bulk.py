@@ -28,7 +28,7 @@ MISP's own automated paths.
 For a site's own PyMISP scripts, offline on an event object they hold::
 
     from pymisp import PyMISP
-    from misp_actor_enrich.bulk import enrich_event
+    from misp_actor_enrich.misp.bulk import enrich_event
 
     misp = PyMISP(url, key)
     event = misp.get_event(42, pythonify=True)

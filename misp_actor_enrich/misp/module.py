@@ -8,6 +8,7 @@ knowledge is built on the first query (``data.runtime.current``). ``version()`` 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid as uuid_module
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.errors import ActorEnrichError, InputError, one_line
-from ..core.settings import MODULE_CONFIG, Settings
+from ..core.settings import MODULE_CONFIG, Settings, check_galaxy_types
 from ..version import __version__
 
 if TYPE_CHECKING:
@@ -124,13 +125,16 @@ def _answer(request: Request) -> dict[str, Any]:
     from .results import results
 
     known = runtime.current()
+    check_galaxy_types(request.settings, known.galaxy_types)
+    # A site file that does not load: the last good one answers, and every answer says so.
+    notices = runtime.site_errors()
     if request.kind in TEXT_TYPES:
-        return _answer_text(request, known)
+        return _answer_text(request, known, notices)
     found, _ = decide(request, known)
     if request.automated and not found.tagged:
         # Saved without review: an untagged candidate list would only add noise to the event.
         return {"results": {}}
-    return results(found, request.settings, input_uuid=request.input_uuid, hover=request.hover)
+    return results(found, request.settings, input_uuid=request.input_uuid, hover=request.hover, notices=notices)
 
 
 def decide(request: Request, known: "Knowledge") -> tuple["Answer", "ExistingTags"]:
@@ -147,7 +151,7 @@ def decide(request: Request, known: "Knowledge") -> tuple["Answer", "ExistingTag
     return answer(resolution, known, request.settings, may_tag=not existing.unknown), existing
 
 
-def _answer_text(request: Request, known: "Knowledge") -> dict[str, Any]:
+def _answer_text(request: Request, known: "Knowledge", notices: tuple[str, ...]) -> dict[str, Any]:
     """Every actor a text or comment names, each answered like a threat-actor attribute."""
     from ..core.answer import answer
     from .results import text_results
@@ -163,13 +167,13 @@ def _answer_text(request: Request, known: "Knowledge") -> dict[str, Any]:
         reply = answer(finding.resolution, known, request.settings)
         if reply.findings and (reply.tagged or not request.automated):
             found.append((reply, finding.snippet))
-    return text_results(found, request.settings, input_uuid=request.input_uuid)
+    return text_results(found, request.settings, input_uuid=request.input_uuid, notices=notices)
 
 
 def parse_request(request: Any) -> Request:
     if not isinstance(request, Mapping):
         raise InputError(f"the request must be a JSON object, not {type(request).__name__}")
-    settings = Settings.from_module_config(request.get("config"))
+    settings = settings_for(request.get("config"))
     in_object = False
     if "attribute" in request:
         kind, value, input_uuid, tags = _from_attribute(request["attribute"])
@@ -196,6 +200,21 @@ def _in_object(attribute: Mapping[str, Any]) -> bool:
     return bool(attribute.get("object_relation")) or str(object_id or "0").strip() not in ("0", "")
 
 
+def settings_for(config: Any) -> Settings:
+    """``Settings.from_module_config``, parsed once per distinct config: MISP sends it with every query."""
+    if isinstance(config, Mapping):
+        try:
+            return _cached_settings(tuple(config.items()))
+        except TypeError:       # an unhashable value: parse it uncached, it will be refused anyway
+            pass
+    return Settings.from_module_config(config)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_settings(items: tuple[tuple[Any, Any], ...]) -> Settings:
+    return Settings.from_module_config(dict(items))
+
+
 def _from_attribute(attribute: Any) -> tuple[str, str, str | None, tuple[str, ...]]:
     if not isinstance(attribute, Mapping):
         raise InputError(f"must be an object, not {type(attribute).__name__}", field="attribute")
@@ -203,8 +222,8 @@ def _from_attribute(attribute: Any) -> tuple[str, str, str | None, tuple[str, ..
     if kind is None:
         raise InputError("missing", field="attribute.type")
     if kind not in INPUT_TYPES:
-        raise InputError(f"unsupported type {str(kind)[:64]!r}; {MODULE_NAME} accepts {', '.join(INPUT_TYPES)}",
-                         field="attribute.type")
+        raise InputError(f"unsupported type {str(kind)[:64]!r}; {MODULE_NAME} accepts {', '.join(INPUT_TYPES)} "
+                         f"attributes and {', '.join(INPUT_OBJECTS)} objects", field="attribute.type")
     raw = attribute.get("value", attribute.get("value1"))
     limit = MAX_TEXT_LENGTH if kind in TEXT_TYPES else MAX_VALUE_LENGTH
     return (kind, _value(raw, "attribute.value", limit), _uuid(attribute.get("uuid"), "attribute.uuid"),
@@ -216,7 +235,8 @@ def _from_object(obj: Any) -> tuple[str, str, str | None, tuple[str, ...]]:
         raise InputError(f"must be an object, not {type(obj).__name__}", field="object")
     if obj.get("name") not in INPUT_OBJECTS:
         raise InputError(f"unsupported object {str(obj.get('name'))[:64]!r}; {MODULE_NAME} accepts "
-                         f"{', '.join(INPUT_OBJECTS)}", field="object.name")
+                         f"{', '.join(INPUT_OBJECTS)} objects and {', '.join(INPUT_TYPES)} attributes",
+                         field="object.name")
     attributes = obj.get("Attribute")
     if not isinstance(attributes, list):
         raise InputError("missing or not a list", field="object.Attribute")

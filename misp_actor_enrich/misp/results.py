@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..core.answer import Answer, Finding
+from ..core.errors import one_line
 from ..core.models import TargetItem, Tier
 from ..core.names import normalise
 from ..core.settings import Settings
@@ -24,7 +25,8 @@ MAX_ALIAS_ATTRIBUTES = 50
 MAX_ALIASES = 200
 
 
-def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover: bool) -> dict[str, Any]:
+def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover: bool,
+            notices: tuple[str, ...] = ()) -> dict[str, Any]:
     """The ``{"results": {...}}`` body for one answer; ``{"results": {}}`` when nothing to say.
 
     The body for one (answer, settings, hover) is built and checked once, and kept;
@@ -35,10 +37,10 @@ def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover
         return {"results": {}}
     # Everything the body depends on: the resolution, what policy made of it, settings, path.
     decisions = tuple((f.role, f.tags) for f in answer.findings)
-    key = (answer.resolution, decisions, settings, input_uuid is not None, hover)
+    key = (answer.resolution, decisions, settings, input_uuid is not None, hover, notices)
     template = _rendered.get(key)
     if template is None:
-        body = _render([(answer, None)], settings, hover, _INPUT_PLACEHOLDER if input_uuid else None)
+        body = _render([(answer, None)], settings, hover, _INPUT_PLACEHOLDER if input_uuid else None, notices)
         template = _Template(body)
         if len(_rendered) >= _RENDERED_LIMIT:
             _rendered.clear()  # crude bound; a race only renders twice
@@ -110,14 +112,15 @@ def _uuid4s(count: int) -> list[str]:
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}  # RFC 4122 variant nibble
 
 
-def text_results(found: Sequence[tuple[Answer, str]], settings: Settings, *, input_uuid: str | None) -> dict[str, Any]:
+def text_results(found: Sequence[tuple[Answer, str]], settings: Settings, *, input_uuid: str | None,
+                 notices: tuple[str, ...] = ()) -> dict[str, Any]:
     """One body for the actors a free text names; each comes with the snippet it was found in.
 
     Not cached: a text is rarely sent twice, and the snippets make every body unique.
     """
     if not any(a.findings for a, _ in found):
         return {"results": {}}
-    body = _render(found, settings, False, _INPUT_PLACEHOLDER if input_uuid else None)
+    body = _render(found, settings, False, _INPUT_PLACEHOLDER if input_uuid else None, notices)
     return {"results": _Template(body).stamp(input_uuid)}
 
 
@@ -152,8 +155,11 @@ DETAILS = {
 
 
 def _render(answers: Sequence[tuple[Answer, str | None]], settings: Settings, hover: bool,
-            input_uuid: str | None) -> dict[str, Any]:
-    """Objects and attributes for each finding (the first ``detail.actors``), galaxy tags for all."""
+            input_uuid: str | None, notices: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Objects and attributes for each finding (the first ``detail.actors``), galaxy tags for all.
+
+    ``notices``: what is wrong in the site's files, said in every intrusion-set's comment until fixed.
+    """
     detail = DETAILS[settings.detail]
     findings = [(finding, answer, found_in) for answer, found_in in answers for finding in answer.findings]
     shown, beyond = findings[: detail.actors], findings[detail.actors:]
@@ -165,6 +171,9 @@ def _render(answers: Sequence[tuple[Answer, str | None]], settings: Settings, ho
             names = ", ".join(dict.fromkeys(f.candidate.actor.name for f, _, _ in beyond))
             note = (f" {len(beyond)} more actor{'s' if len(beyond) != 1 else ''} named ({names}): only their galaxy "
                     f"tags are in this answer{'; set the detail setting to full for more' if settings.detail == 'summary' else ''}.")
+        if notices:
+            note += (f" actor_enrich's site files need fixing, the last good ones are in force: "
+                     f"{one_line(' | '.join(notices))}")
         _add_actor(attributes, objects, finding, answer, found_in, settings, detail, input_uuid, note)
     body: dict[str, Any] = {}
     if attributes:
