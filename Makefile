@@ -5,11 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LISTEN ?= 127.0.0.1
 PORT   ?= 6666
-# The versions the tests were written against: the galaxy data ships inside pymispgalaxies
-# and the object templates inside pymisp, so a newer release can change real-data answers.
+# The versions the tests were written against: the object templates ship inside pymisp, and
+# pymispgalaxies' misp-galaxy copy is the tests' second data set, so a newer release changes answers.
 PINS   := pymisp==2.5.34.4 pymispgalaxies==1.1.1 misp-modules==3.1.1 mypy==2.4.1 pytest==9.2.0 ruff==0.17.6
 
-.PHONY: install serve test typecheck lint bench clean
+.PHONY: install serve test typecheck lint bench bundle clean
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ test: $(STAMP) typecheck lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# Maintainers: refresh the package's bundled galaxy data from a misp-galaxy checkout.
+bundle: $(STAMP)
+	@test -n "$(GALAXY)" || { echo "usage: make bundle GALAXY=/path/to/misp-galaxy"; exit 2; }
+	$(BIN)/python -m misp_actor_enrich.data.bundle "$(GALAXY)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache

@@ -16,6 +16,7 @@ from misp_actor_enrich.core.models import Status
 from misp_actor_enrich.data import runtime
 from misp_actor_enrich.data.cache import Cache
 from misp_actor_enrich.data.runtime import Runtime
+from misp_actor_enrich.data.store import bundled_label
 from misp_actor_enrich.misp import module
 
 NEW_NAME = "Brand New Vendor Name"
@@ -46,7 +47,7 @@ def _cache(env: dict[str, str]) -> Cache:
 
 def test_without_a_cache_the_bundled_data_is_used(env: dict[str, str]) -> None:
     rt = Runtime(environ=env, interval=0)
-    assert rt.current().origin.label.startswith("pymispgalaxies ")
+    assert rt.current().origin.label == bundled_label()
     assert rt.problems == ()
 
 
@@ -82,7 +83,7 @@ def test_a_broken_generation_falls_back_to_the_bundled_data(env: dict[str, str])
     (cache.root / "generations" / gen / "clusters").mkdir()
     (cache.root / "generations" / gen / "clusters" / "threat-actor.json").write_text("{broken", encoding="utf-8")
     rt = Runtime(environ=env, interval=0)
-    assert rt.current().origin.label.startswith("pymispgalaxies ")
+    assert rt.current().origin.label == bundled_label()
     assert any("could not be loaded" in p for p in rt.problems)
 
 
@@ -91,15 +92,15 @@ def test_edited_overrides_apply_and_a_broken_file_keeps_the_last_good_ones(env: 
     overrides = Path(env["XDG_CONFIG_HOME"]) / "misp-actor-enrich" / "overrides.yaml"
     overrides.parent.mkdir(parents=True)
     rt = Runtime(environ=env, interval=0)
-    assert rt.current().resolve("Andariel").status is Status.AMBIGUOUS
-    overrides.write_text("pins:\n  Andariel: Silent Chollima\n", encoding="utf-8")
-    assert rt.current().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
-    overrides.write_text("pins:\n  Andariel: [oops\n", encoding="utf-8")
-    pinned = rt.current().resolve("Andariel")
+    assert rt.current().resolve("Guardians of Peace").status is Status.AMBIGUOUS
+    overrides.write_text("pins:\n  Guardians of Peace: Silent Chollima\n", encoding="utf-8")
+    assert rt.current().resolve("Guardians of Peace").candidates[0].actor.name == "Silent Chollima"
+    overrides.write_text("pins:\n  Guardians of Peace: [oops\n", encoding="utf-8")
+    pinned = rt.current().resolve("Guardians of Peace")
     assert pinned.status is Status.RESOLVED and pinned.candidates[0].actor.name == "Silent Chollima"
     assert any("overrides.yaml" in p and "keeping the last good ones" in p for p in rt.problems)
     overrides.unlink()
-    assert rt.current().resolve("Andariel").status is Status.AMBIGUOUS
+    assert rt.current().resolve("Guardians of Peace").status is Status.AMBIGUOUS
 
 
 def test_answers_switch_once_while_many_threads_query(env: dict[str, str], monkeypatch: pytest.MonkeyPatch,

@@ -14,7 +14,7 @@ import os
 from typing import Any, Iterable, Sequence
 
 from ..core.answer import Answer, Finding
-from ..core.models import Source, Tier
+from ..core.models import Cluster, Source, Tier
 from ..core.settings import Settings
 from .builders import MispObject, attribute
 
@@ -196,6 +196,8 @@ def _object_comment(finding: Finding, answer: Answer) -> str:
     resolution = answer.resolution
     galaxies = ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.clusters)
     parts = [f"Known history of {actor.name} from MISP galaxies ({galaxies}); not a claim about this event."]
+    if actor.duplicates:
+        parts.append(_duplicates_note(actor.clusters, actor.duplicates))
     if actor.reached:
         parts.append("Filed under " + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.reached) + ".")
     if finding.role == "resolved":
@@ -211,6 +213,16 @@ def _object_comment(finding: Finding, answer: Answer) -> str:
         if items:
             parts.append(f"{label}: " + ", ".join(i.value for i in items) + ".")
     return " ".join(parts)
+
+
+def _duplicates_note(clusters: Sequence[Cluster], duplicates: Sequence[Cluster]) -> str:
+    """Which galaxies file this actor more than once, and under which names."""
+    said = []
+    for galaxy in dict.fromkeys(c.galaxy for c in duplicates):
+        values = [c.value for c in clusters if c.galaxy == galaxy]
+        said.append(f"{galaxy} as {', '.join(repr(v) for v in values)}")
+    return ("The same actor is filed more than once in " + "; ".join(said)
+            + " (the first is the primary cluster; each one is tagged).")
 
 
 def _how_matched(query: str, finding: Finding) -> str:
