@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """How well every name in a data set resolves, and how the identities look (issue 9's report).
 
-    python benchmarks/report_names.py                   # the shipped data and pymispgalaxies' copy
+    python benchmarks/report_names.py                   # the bundled data and pymispgalaxies' copy
     python benchmarks/report_names.py --data DIR ...    # misp-galaxy folders (clusters/ + galaxies/)
     python benchmarks/report_names.py --json            # also one JSON line per data set
-    python benchmarks/report_names.py --list            # also list the ambiguous names
+    python benchmarks/report_names.py --list            # also list the ambiguous names and duplicates
 
 Per data set: the distinct names in the actor galaxies (values and synonyms, as
-written) and how many resolve, are ambiguous or unknown; every threat-actor cluster
-value and whether it resolves to its own cluster; identity sizes, the largest one and
-identities holding two or more clusters of one galaxy. Prints figures, asserts nothing.
+written, and after normalisation) and how many resolve, are ambiguous or unknown; every
+threat-actor cluster value and whether it resolves to its own cluster; identity sizes,
+the largest one and identities holding two or more clusters of one galaxy (duplicates).
+Prints figures, asserts nothing.
 """
 
 from __future__ import annotations
@@ -23,27 +24,28 @@ from typing import Any, Sequence
 
 from timing import log
 
+from misp_actor_enrich.core.errors import DataError
 from misp_actor_enrich.core.knowledge import Knowledge
 from misp_actor_enrich.core.models import Status
 from misp_actor_enrich.core.names import normalise
-from misp_actor_enrich.data.store import load_knowledge
+from misp_actor_enrich.data.store import (
+    bundled_data_dir,
+    bundled_label,
+    load_knowledge,
+    pymispgalaxies_data_dir,
+    pymispgalaxies_version,
+)
 
 HUB = "threat-actor"
 
 
 def default_sets() -> list[tuple[str, Path]]:
-    sets: list[tuple[str, Path]] = []
+    """The bundled data, and pymispgalaxies' older copy when it is installed (the test extra)."""
+    sets = [(f"bundled: {bundled_label()}", bundled_data_dir())]
     try:
-        from misp_actor_enrich.data.store import shipped_data_dir
-        sets.append(("shipped", shipped_data_dir()))
-    except ImportError:
-        pass
-    try:
-        from misp_actor_enrich.data.store import pymispgalaxies_data_dir
-        sets.append(("pymispgalaxies", pymispgalaxies_data_dir()))
-    except Exception:  # not installed, or an older layout
-        from misp_actor_enrich.data.store import bundled_data_dir
-        sets.append(("pymispgalaxies", bundled_data_dir()))
+        sets.append((f"pymispgalaxies {pymispgalaxies_version()}", pymispgalaxies_data_dir()))
+    except DataError as exc:
+        log(f"skipping pymispgalaxies' data: {exc}")
     return sets
 
 
@@ -60,6 +62,9 @@ def report(label: str, knowledge: Knowledge, listing: bool) -> dict[str, Any]:
         statuses[status.value] += 1
         if status is Status.AMBIGUOUS:
             ambiguous.append(name)
+    # The same name written twice ("IMPERIAL KITTEN", "Imperial Kitten") is one name to the resolver.
+    keys = {normalise(n) for n in names}
+    ambiguous_keys = {normalise(n) for n in ambiguous}
 
     hub = [(a, c) for a in knowledge.actors for c in a.clusters if c.galaxy == HUB]
     shared = Counter(normalise(c.value) for _, c in hub)
@@ -81,6 +86,7 @@ def report(label: str, knowledge: Knowledge, listing: bool) -> dict[str, Any]:
     sizes = Counter(len(a.clusters) for a in knowledge.actors)
     largest = max(knowledge.actors, key=lambda a: len(a.clusters))
     repeated = [a for a in knowledge.actors if len({c.galaxy for c in a.clusters}) < len(a.clusters)]
+    unexplained = [a for a in repeated if len({c.galaxy for c in a.primaries}) < len(a.primaries)]
     figures = {
         "data": label, "galaxies": {g.type: g.version for g in knowledge.origin.galaxies},
         "names": len(names), "resolved": statuses["resolved"], "ambiguous": statuses["ambiguous"],
@@ -91,12 +97,15 @@ def report(label: str, knowledge: Knowledge, listing: bool) -> dict[str, Any]:
         "identity_sizes": dict(sorted(sizes.items())),
         "largest_identity": {"name": largest.name, "clusters": len(largest.clusters),
                              "galaxies": dict(Counter(c.galaxy for c in largest.clusters))},
-        "identities_with_repeated_galaxy": len(repeated),
+        "identities_with_repeated_galaxy": len(repeated), "repeats_not_duplicates": len(unexplained),
+        "distinct_names": len(keys), "distinct_ambiguous": len(ambiguous_keys),
+        "distinct_ambiguous_pct": round(100 * len(ambiguous_keys) / max(len(keys), 1), 2),
     }
     print(f"== {label}: {', '.join(f'{t} v{v}' for t, v in figures['galaxies'].items())}")
-    print(f"names in the data      {len(names):6}")
+    print(f"names in the data      {len(names):6}  (spellings; {len(keys)} after normalisation)")
     print(f"  resolved             {statuses['resolved']:6}")
-    print(f"  ambiguous            {statuses['ambiguous']:6}  ({figures['ambiguous_pct']} %)")
+    print(f"  ambiguous            {statuses['ambiguous']:6}  ({figures['ambiguous_pct']} %; "
+          f"{len(ambiguous_keys)} of {len(keys)} after normalisation, {figures['distinct_ambiguous_pct']} %)")
     print(f"  unknown              {figures['unknown']:6}")
     print(f"threat-actor values    {len(hub):6}")
     print(f"  to their own cluster {own:6}")
@@ -106,12 +115,17 @@ def report(label: str, knowledge: Knowledge, listing: bool) -> dict[str, Any]:
           + ", ".join(f"{k}: {v}" for k, v in sorted(sizes.items())))
     print(f"largest identity       {len(largest.clusters):6}  {largest.name} "
           f"({', '.join(f'{g} x{n}' for g, n in Counter(c.galaxy for c in largest.clusters).items())})")
-    print(f"2+ clusters of a galaxy{len(repeated):6}")
+    print(f"2+ clusters of a galaxy{len(repeated):6}  (duplicates; {len(unexplained)} repeat a galaxy otherwise)")
     for line in wrong[:40]:
         print(f"  not its own: {line}")
     if listing:
         for name in sorted(ambiguous, key=str.casefold):
-            print(f"  ambiguous: {name}: {knowledge.resolve(name).reason}")
+            found = knowledge.resolve(name)
+            print(f"  ambiguous: {name}: {', '.join(c.actor.name for c in found.candidates)} ({found.reason})")
+        for actor in repeated:
+            print(f"  duplicates: {actor.name}: "
+                  + "; ".join(f"{c.galaxy} {c.value!r}" for c in actor.clusters
+                              if any(d.galaxy == c.galaxy for d in actor.duplicates)))
     print()
     return figures
 

@@ -283,9 +283,14 @@ def _collapse_reached(candidates: tuple[Candidate, ...]) -> tuple[Candidate, ...
 
 
 def _stripped_forms(name: str) -> set[str]:
-    """The keys a data name also answers to at the qualifier tier."""
+    """The keys a data name also answers to at the qualifier tier ("Operation Daybreak" -> "daybreak")."""
+    if " " not in name:         # both strippers drop whole words: a one-word name stays itself
+        return set()
     generic = strip_generic(name)
-    return {k for k in (normalise(generic), normalise(strip_operation(generic)), normalise(strip_operation(name))) if k}
+    forms = {generic, strip_operation(generic)}
+    if generic != name:         # "Operation X Group": "X" and "X Group"
+        forms.add(strip_operation(name))
+    return {k for k in map(normalise, forms) if k}
 
 
 def _parts(text: str) -> tuple[str, ...]:

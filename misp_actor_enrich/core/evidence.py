@@ -113,17 +113,19 @@ def gather(clusters: Sequence[Cluster]) -> Evidence:
             key = memo[name] = normalise(name)
         return key
 
-    own = tuple(frozenset(k for k in (norm(c.value), norm(c.name), norm(_360_SUFFIX.sub("", c.value)),
-                                      *map(norm, own_attack_ids(c))) if k)
-                for c in clusters)
+    primary = [c.name for c in clusters]
+    own_ids = [own_attack_ids(c) for c in clusters]
+    own = tuple(frozenset(k for k in (norm(c.value), norm(primary[i]), norm(_360_SUFFIX.sub("", c.value)),
+                                      *map(norm, own_ids[i])) if k)
+                for i, c in enumerate(clusters))
     listed_keys = tuple(tuple(norm(s) for s in c.synonyms) for c in clusters)
     owners: dict[str, list[int]] = defaultdict(list)
     exact: list[frozenset[str]] = []
     for i, cluster in enumerate(clusters):
         for key in own[i]:
             owners[key].append(i)
-        exact.append(frozenset({cluster.value.casefold(), cluster.name.casefold(),
-                                *(a.casefold() for a in own_attack_ids(cluster))}))
+        exact.append(frozenset({cluster.value.casefold(), primary[i].casefold(),
+                                *(a.casefold() for a in own_ids[i])}))
 
     by_attack_id: dict[str, list[int]] = defaultdict(list)
     for i, cluster in enumerate(clusters):
@@ -173,8 +175,8 @@ def gather(clusters: Sequence[Cluster]) -> Evidence:
     for i, j in links:
         pair(i, j).add("linked", LINKED)
     stripped_owners: dict[str, list[int]] = defaultdict(list)
-    for i, cluster in enumerate(clusters):
-        key = norm(strip_operation(strip_generic(cluster.name)) if _may_strip(cluster.name) else cluster.name)
+    for i, name in enumerate(primary):
+        key = norm(strip_operation(strip_generic(name)) if _may_strip(name) else name)
         if key:
             stripped_owners[key].append(i)
     for members in stripped_owners.values():

@@ -197,6 +197,9 @@ def _countries(cluster: Cluster) -> frozenset[str]:
 def _primaries_first(live: Sequence[Cluster], members: Sequence[int], rank: dict[str, int],
                      evidence: Evidence) -> list[int]:
     """Members in galaxy order; within a galaxy the primary first (it lists the others), then the best linked."""
+    if len({live[i].galaxy for i in members}) == len(members):
+        return sorted(members, key=lambda i: (rank.get(live[i].galaxy, len(rank)), i))
+
     def lists_others(i: int) -> int:
         return sum(1 for j in members if j != i and live[j].galaxy == live[i].galaxy
                    and (pair := evidence.between(i, j)) is not None and i in pair.listed)
