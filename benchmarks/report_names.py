@@ -62,7 +62,8 @@ def report(label: str, knowledge: Knowledge, listing: bool) -> dict[str, Any]:
         statuses[status.value] += 1
         if status is Status.AMBIGUOUS:
             ambiguous.append(name)
-    # The same name written twice ("IMPERIAL KITTEN", "Imperial Kitten") is one name to the resolver.
+    # The same name written twice ("IMPERIAL KITTEN", "Imperial Kitten") is one name: ambiguous when
+    # any of its spellings is.
     keys = {normalise(n) for n in names}
     ambiguous_keys = {normalise(n) for n in ambiguous}
 
