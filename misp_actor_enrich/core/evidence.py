@@ -14,7 +14,10 @@ Everything the galaxies say about sameness counts, each kind with a weight:
 
 Only the last one never creates evidence on its own: it breaks ties between rivals
 (Tortoiseshell lists three Microsoft clusters; the one that lists it back and shares
-its other names wins). Pure and deterministic.
+its other names wins). ``Pair.level`` ranks a pair by its strongest kind (an ATT&CK id,
+then the same name, a listing both ways, a listing, a link, a stripped name); merging
+goes by level first and by score within a level, so a pile of weak hints never
+outweighs one strong statement. Pure and deterministic.
 """
 
 from __future__ import annotations

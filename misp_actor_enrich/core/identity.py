@@ -1,21 +1,22 @@
 """One identity per actor: merge the clusters that describe the same actor across galaxies.
 
 ``evidence.gather`` weighs what the galaxies say (ATT&CK ids, equal names, names one
-cluster lists of another, "same" links); pairs are merged strongest first. An identity
-holds one cluster per galaxy, and a merge that would put two clusters of one galaxy
-together is refused: within a galaxy the curators already decided these are different
-actors, and that single rule keeps umbrella names and loose links from chaining actors
-into blobs. Strongest first means the best-supported pairing takes the slot: threat-actor
-Tortoiseshell lists three Microsoft clusters, and the one that lists it back wins.
+cluster lists of another, "same" links); groups of clusters are merged strongest first.
+An identity holds one cluster per galaxy, and a merge that would put two clusters of one
+galaxy together is refused: within a galaxy the curators already decided these are
+different actors, and that single rule keeps umbrella names and loose links from chaining
+actors into blobs. Strongest first means the best-supported pairing takes the slot:
+threat-actor Tortoiseshell lists three Microsoft clusters, and the one that lists it back wins.
 
 The one exception is a *duplicate*: two clusters of one galaxy for one actor, such as
 Microsoft's renamed STRONTIUM and Forest Blizzard. Two clusters are duplicates when one
 lists the other's value as written (case aside) or links to it as "same", another galaxy
-holds both names in one cluster, and they state no different countries. Duplicates are
-merged last, and only when every galaxy the two sides share holds duplicates of each other
-on both sides (threat-actor's APT29 and UNC2452 merge together with Microsoft's Midnight
-Blizzard and NOBELIUM). The *primary* of a galaxy's clusters is the one listing the others (the galaxy
-records the other as its former or merged name), then the best connected.
+holds both names in one cluster, they state no different countries, and neither is an
+operation. Duplicates are merged last, and only when every galaxy the two sides share
+holds duplicates of each other on both sides (threat-actor's APT29 and UNC2452 merge
+together with Microsoft's Midnight Blizzard and NOBELIUM). The *primary* of a galaxy's
+clusters is the one listing the others (the galaxy records the other as its former or
+merged name), then the best connected.
 
 An identity whose threat-actor slot stays empty, or holds only an operation ("Operation
 Soft Cell"), may still *reach* the threat-actor cluster with the most evidence (see
