@@ -5,16 +5,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LISTEN ?= 127.0.0.1
 PORT   ?= 6666
-# The versions the tests were written against: the galaxy data ships inside pymispgalaxies
-# and the object templates inside pymisp, so a newer release can change real-data answers.
-RUNTIME_PINS := pymisp==2.5.34.4 pymispgalaxies==1.1.1 misp-modules==3.1.1
-PINS   := $(RUNTIME_PINS) mypy==2.4.1 pytest==9.2.0 ruff==0.17.6 build==1.6.1 twine==7.0.0 \
+# The versions the tests were written against: the object templates ship inside pymisp, and
+# pymispgalaxies' misp-galaxy copy is the tests' second data set, so a newer release changes answers.
+RUNTIME_PINS := pymisp==2.5.34.4 misp-modules==3.1.1
+PINS   := $(RUNTIME_PINS) pymispgalaxies==1.1.1 mypy==2.4.1 pytest==9.2.0 ruff==0.17.6 build==1.6.1 twine==7.0.0 \
           selenium==4.51.0 hypothesis==6.170.17
 
 # The end-to-end suite's real MISP (tests/e2e/live_misp.py): misp-live beside the checkout, or MISP_E2E_URL/KEY.
 MISP_LIVE ?= ../shared/misp-live
 
-.PHONY: install serve test e2e e2e-deps typecheck lint bench dist dist-check clean
+.PHONY: install serve test e2e e2e-deps typecheck lint bench bundle dist dist-check clean
 
 install: $(STAMP)
 
@@ -59,6 +59,11 @@ e2e-deps:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# Maintainers: refresh the package's bundled galaxy data from a misp-galaxy checkout.
+bundle: $(STAMP)
+	@test -n "$(GALAXY)" || { echo "usage: make bundle GALAXY=/path/to/misp-galaxy"; exit 2; }
+	$(BIN)/python -m misp_actor_enrich.data.bundle "$(GALAXY)"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache tests/e2e/artifacts

@@ -1,4 +1,9 @@
-"""Shared fixtures: the hand-made mini galaxy, the real bundled data, request payloads, no network."""
+"""Shared fixtures: the hand-made mini galaxy, the real data sets, request payloads, no network.
+
+Two real data sets: the misp-galaxy data bundled in the package (the default, ``bundled``)
+and the older copy inside pymispgalaxies 1.1.1 (``older``, a test dependency). Tests that
+must hold on any real data take ``real``, which runs them on both.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import pytest
 from misp_actor_enrich.core.knowledge import Knowledge
 from misp_actor_enrich.core.vocabulary import Vocabulary
 from misp_actor_enrich.data import runtime
-from misp_actor_enrich.data.store import load_knowledge
+from misp_actor_enrich.data.store import load_knowledge, pymispgalaxies_data_dir, pymispgalaxies_version
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -66,8 +71,21 @@ def mini() -> Knowledge:
 
 @pytest.fixture(scope="session")
 def bundled() -> Knowledge:
-    """Knowledge over the misp-galaxy data bundled with pymispgalaxies (the default)."""
+    """Knowledge over the misp-galaxy data bundled in the package (the default)."""
     return runtime.current()
+
+
+@pytest.fixture(scope="session")
+def older() -> Knowledge:
+    """Knowledge over the older misp-galaxy copy inside pymispgalaxies (threat-actor v336)."""
+    return load_knowledge(pymispgalaxies_data_dir(), label=f"pymispgalaxies {pymispgalaxies_version()}")
+
+
+@pytest.fixture(scope="session", params=["bundled", "older"])
+def real(request: pytest.FixtureRequest) -> Knowledge:
+    """Each real data set in turn: the bundled (current) one and pymispgalaxies' older one."""
+    knowledge: Knowledge = request.getfixturevalue(request.param)
+    return knowledge
 
 
 @pytest.fixture

@@ -46,10 +46,28 @@ def test_names_that_normalise_to_nothing_match_nothing(mini: Knowledge) -> None:
 
 
 def test_two_clusters_with_one_synonym_are_ambiguous(mini: Knowledge) -> None:
-    resolution = mini.resolve("Andariel")
+    resolution = mini.resolve("Guardians of Peace")
     assert resolution.status is Status.AMBIGUOUS
-    assert {c.actor.name for c in resolution.candidates} == {"Andariel", "Lazarus Group", "Silent Chollima"}
-    assert "disagree" in resolution.reason
+    assert {c.actor.name for c in resolution.candidates} == {"Lazarus Group", "Silent Chollima"}
+    assert "equally" in resolution.reason
+
+
+def test_a_clusters_own_value_beats_other_clusters_synonyms(mini: Knowledge) -> None:
+    # ATT&CK's cluster is named Andariel; threat-actor lists it under Lazarus Group and Silent Chollima.
+    assert _only(mini, "Andariel") == ("Andariel", Tier.VALUE)
+    assert _only(mini, "andariel") == ("Andariel", Tier.VALUE)
+    assert _only(mini, "ANDARIEL!") == ("Andariel", Tier.NORMALISED)
+
+
+def test_names_of_one_identity_never_compete(mini: Knowledge) -> None:
+    # ELECTRUM: a synonym of ATT&CK's Sandworm Team and of Microsoft's Seashell Blizzard, one actor.
+    assert _only(mini, "ELECTRUM") == ("Sandworm", Tier.SYNONYM)
+
+
+def test_an_operation_name_is_a_qualifier(mini: Knowledge) -> None:
+    assert _only(mini, "Operation Reaper") == ("APT37", Tier.QUALIFIED)
+    assert _only(mini, "Op. Reaper") == ("APT37", Tier.QUALIFIED)
+    assert mini.resolve("Operation").status is Status.UNKNOWN
 
 
 def test_qualified_parts_that_disagree_are_ambiguous(mini: Knowledge) -> None:
@@ -77,7 +95,7 @@ def test_names_only_in_non_actor_or_deprecated_galaxies_are_unknown(mini: Knowle
 
 
 def test_resolution_is_safe_from_many_threads(mini: Knowledge) -> None:
-    names = ["Reaper", "ScarKruft", "Andariel", "apt-37", "the Reaper group"] * 40
+    names = ["Reaper", "ScarKruft", "Guardians of Peace", "apt-37", "the Reaper group"] * 40
     expected = {n: mini.resolve(n) for n in set(names)}
     failures: list[str] = []
 
@@ -94,15 +112,15 @@ def test_resolution_is_safe_from_many_threads(mini: Knowledge) -> None:
     assert failures == []
 
 
-# --- real bundled data -----------------------------------------------------------
+# --- real data: the bundled (current) misp-galaxy data and pymispgalaxies' older copy -----------
 
 APT37_NAMES = ["APT37", "Reaper", "ScarCruft", "Group123", "Ricochet Chollima", "InkySquid", "Red Eyes",
                "APT 37", "apt-37", "ＡＰＴ３７", "APT-37", "Group 123", "the Reaper group", "G0067"]
 
 
 @pytest.mark.parametrize("name", APT37_NAMES)
-def test_every_apt37_name_resolves_to_apt37(bundled: Knowledge, name: str) -> None:
-    resolution = bundled.resolve(name)
+def test_every_apt37_name_resolves_to_apt37(real: Knowledge, name: str) -> None:
+    resolution = real.resolve(name)
     assert resolution.status is Status.RESOLVED, resolution.reason
     actor = resolution.candidates[0].actor
     assert actor.name == "APT37"
@@ -113,37 +131,47 @@ def test_every_apt37_name_resolves_to_apt37(bundled: Knowledge, name: str) -> No
 @pytest.mark.parametrize(("query", "threat_actor"), [
     ("Anunak", "FIN7"), ("Threat Group-3390", "APT27"), ("Winnti Group", "APT41"),
     ("Fancy Bear", "APT28"), ("Cozy Bear / APT29", "APT29"), ("APT29 (Cozy Bear)", "APT29"),
-    ("Turla (Russia)", "Turla"), ("the Kimsuky group", "Kimsuky"),
+    ("Turla (Russia)", "Turla"), ("the Kimsuky group", "Kimsuky"), ("STRONTIUM", "APT28"),
+    ("Forest Blizzard", "APT28"), ("Operation Pawn Storm", "APT28"), ("Operation Soft Cell", "GALLIUM"),
+    ("Operation Sharpshooter", "Lazarus Group"),
 ])
-def test_real_names_reach_the_threat_actor_cluster(bundled: Knowledge, query: str, threat_actor: str) -> None:
-    resolution = bundled.resolve(query)
+def test_real_names_reach_the_threat_actor_cluster(real: Knowledge, query: str, threat_actor: str) -> None:
+    resolution = real.resolve(query)
     assert resolution.status is Status.RESOLVED, resolution.reason
     assert f'misp-galaxy:threat-actor="{threat_actor}"' in resolution.candidates[0].tags
 
 
-def test_real_prefixes_stay_themselves(bundled: Knowledge) -> None:
-    resolution = bundled.resolve("APT3")
+def test_real_prefixes_stay_themselves(real: Knowledge) -> None:
+    resolution = real.resolve("APT3")
     assert resolution.status is Status.RESOLVED
     assert resolution.candidates[0].tags[0] == 'misp-galaxy:threat-actor="APT3"'
 
 
+def test_real_value_beats_synonyms(real: Knowledge) -> None:
+    # ATT&CK's Andariel cluster is named so; threat-actor lists Andariel under two actors.
+    resolution = real.resolve("Andariel")
+    assert resolution.status is Status.RESOLVED and resolution.candidates[0].tier is Tier.VALUE
+    assert 'misp-galaxy:mitre-intrusion-set="Andariel - G0138"' in resolution.candidates[0].tags
+
+
 @pytest.mark.parametrize(("query", "actors"), [
     ("Grizzly Steppe", {"APT28", "APT29"}),
-    ("Andariel", {"Andariel", "Silent Chollima", "Lazarus Group"}),
+    ("PLA Navy", {"APT18", "SAMURAI PANDA", "APT4"}),
+    ("IMPERIAL KITTEN", {"Tortoiseshell", "Bohrium"}),
 ])
-def test_real_ambiguous_names(bundled: Knowledge, query: str, actors: set[str]) -> None:
-    resolution = bundled.resolve(query)
+def test_real_ambiguous_names(real: Knowledge, query: str, actors: set[str]) -> None:
+    resolution = real.resolve(query)
     assert resolution.status is Status.AMBIGUOUS
     assert {c.actor.name for c in resolution.candidates} == actors
 
 
 @pytest.mark.parametrize(("query", "actor"), [("ScarKruft", "APT37"), ("Kimsukky", "Kimsuky")])
-def test_real_near_misses(bundled: Knowledge, query: str, actor: str) -> None:
-    resolution = bundled.resolve(query)
+def test_real_near_misses(real: Knowledge, query: str, actor: str) -> None:
+    resolution = real.resolve(query)
     assert resolution.status is Status.SUGGESTED
     assert resolution.candidates[0].actor.name == actor
 
 
 @pytest.mark.parametrize("query", ["IoT Reaper", "MQ-9 Reaper", "Definitely Not An Actor", "Emotet"])
-def test_real_non_actors_are_unknown(bundled: Knowledge, query: str) -> None:
-    assert bundled.resolve(query).status is Status.UNKNOWN
+def test_real_non_actors_are_unknown(real: Knowledge, query: str) -> None:
+    assert real.resolve(query).status is Status.UNKNOWN

@@ -33,6 +33,8 @@ def _stable(body: dict[str, Any]) -> str:
     ("reaper_ui", "a_ui_attribute_enrichment.json", "Reaper", {"galaxy_types": None}),
     ("reaper_hover", "b_hover.json", "Reaper", None),
     ("andariel_ui", "a_ui_attribute_enrichment.json", "Andariel", {"galaxy_types": None}),
+    ("guardians_ui", "a_ui_attribute_enrichment.json", "Guardians of Peace", {"galaxy_types": None}),
+    ("zinc_workflow", "d_workflow_attach_enrichment.json", "ZINC", {"galaxy_types": None}),
     ("anunak_workflow", "d_workflow_attach_enrichment.json", "Anunak", {"galaxy_types": "threat-actor"}),
 ])
 def test_golden_answers(use_mini: Knowledge, payload: Callable[..., dict[str, Any]], name: str,

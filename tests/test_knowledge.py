@@ -46,6 +46,6 @@ def test_a_folder_without_clusters_is_a_data_error(tmp_path) -> None:  # type: i
 
 def test_origin_says_which_data_is_used(mini: Knowledge, bundled: Knowledge) -> None:
     assert mini.origin.label == "fixture"
-    assert bundled.origin.label.startswith("pymispgalaxies ")
+    assert bundled.origin.label.startswith("misp-galaxy ") and "bundled with misp-actor-enrich" in bundled.origin.label
     versions = {g.type: g.version for g in bundled.origin.galaxies}
     assert versions["threat-actor"] > 0 and "mitre-intrusion-set" in versions

@@ -19,9 +19,10 @@ aliases:
   APT37: [Our APT37, Kimchi Reaper]
 ignore:
   - HIDDEN COBRA
-  - {name: Andariel, actor: Lazarus Group}
+  - {name: Guardians of Peace, actor: Lazarus Group}
+  - {name: Lazarus, actor: Lazarus Group}
 pins:
-  ELECTRUM: Sandworm
+  Andariel: Silent Chollima
 actors:
   - name: SITE-APT-1
     aliases: [Blue Heron]
@@ -58,17 +59,56 @@ def test_extra_names_reach_the_actor_and_its_tags(site: Knowledge) -> None:
 
 def test_ignored_names_stop_matching(site: Knowledge, mini: Knowledge) -> None:
     assert mini.resolve("HIDDEN COBRA").status is Status.RESOLVED
-    assert site.resolve("HIDDEN COBRA").status is not Status.RESOLVED
-    # ignored for Lazarus only: still ambiguous between the two others
-    andariel = site.resolve("Andariel")
-    assert {c.actor.name for c in andariel.candidates} == {"Andariel", "Silent Chollima"}
+    assert site.resolve("HIDDEN COBRA").status is Status.UNKNOWN
+    # ignored for Lazarus only: the other actor holding it is left
+    assert mini.resolve("Guardians of Peace").status is Status.AMBIGUOUS
+    assert _resolved(site, "Guardians of Peace") == "Silent Chollima"
+
+
+@pytest.mark.parametrize("query", ["HIDDEN COBRA", "hidden-cobra", "the HIDDEN COBRA group", "HIDDEN COBRA (DPRK)",
+                                   "Operation HIDDEN COBRA", "HIDDEN KOBRA"])
+def test_a_global_ignore_holds_on_every_tier(site: Knowledge, mini: Knowledge, query: str) -> None:
+    assert mini.resolve(query).candidates[0].actor.name == "Lazarus Group"    # each tier finds it without the file
+    resolution = site.resolve(query)
+    assert resolution.status is Status.UNKNOWN, resolution
+    assert resolution.candidates == ()
+
+
+@pytest.mark.parametrize("query", ["Lazarus", "lazarus!", "the Lazarus gang", "Lazarus (North Korea)", "Operation Lazarus"])
+def test_an_ignore_for_one_actor_holds_on_every_tier(site: Knowledge, mini: Knowledge, query: str) -> None:
+    # Without the file, the qualifier tier (and the near-miss tier) finds "Lazarus" in "Lazarus Group".
+    assert mini.resolve(query).candidates[0].actor.name == "Lazarus Group"
+    resolution = site.resolve(query)
+    assert "Lazarus Group" not in {c.actor.name for c in resolution.candidates}, resolution
+    assert _resolved(site, "Lazarus Group") == "Lazarus Group"               # its other names still match
+
+
+def test_an_ignore_for_one_actor_holds_for_near_misses(site: Knowledge, mini: Knowledge) -> None:
+    assert {c.actor.name for c in mini.resolve("Guardians of Piece").candidates} == {"Lazarus Group", "Silent Chollima"}
+    suggested = site.resolve("Guardians of Piece")
+    assert suggested.status is Status.SUGGESTED
+    assert [c.actor.name for c in suggested.candidates] == ["Silent Chollima"]
 
 
 def test_a_pin_resolves_an_ambiguous_name(site: Knowledge, mini: Knowledge) -> None:
-    assert mini.resolve("ELECTRUM").status is Status.AMBIGUOUS
-    pinned = site.resolve("ELECTRUM")
+    assert mini.resolve("Andariel").candidates[0].actor.name == "Andariel"
+    pinned = site.resolve("Andariel")
     assert pinned.status is Status.RESOLVED and pinned.pinned
-    assert pinned.candidates[0].actor.name == "Sandworm" and "pinned" in pinned.reason
+    assert pinned.candidates[0].actor.name == "Silent Chollima" and "pinned" in pinned.reason
+
+
+@pytest.mark.parametrize("query", ["the Andariel group", "Andariel (North Korea)", "Operation Andariel", "ANDARIEL"])
+def test_a_pin_holds_on_every_tier(site: Knowledge, query: str) -> None:
+    pinned = site.resolve(query)
+    assert pinned.status is Status.RESOLVED and pinned.pinned, pinned
+    assert pinned.candidates[0].actor.name == "Silent Chollima"
+
+
+def test_a_pin_holds_for_near_misses(site: Knowledge, mini: Knowledge) -> None:
+    assert mini.resolve("Andarial").candidates[0].actor.name == "Andariel"
+    suggested = site.resolve("Andarial")
+    assert suggested.status is Status.SUGGESTED
+    assert [c.actor.name for c in suggested.candidates] == ["Silent Chollima"]
 
 
 def test_private_actors_answer_with_objects_but_no_tags(site: Knowledge, use_mini: Knowledge,

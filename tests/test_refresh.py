@@ -276,7 +276,7 @@ def test_cli_status_on_bundled_data_is_honest_about_age(tmp_path: Path, capsys: 
     monkeypatch.setattr("misp_actor_enrich.data.refresh.bundled_data_dir", lambda: MINI)
     report = status(site(tmp_path / "empty"))
     assert report.in_use == "bundled" and report.generation is None
-    assert "the data is as old as that package release" in report.notes[0]
+    assert "of unknown date" in report.notes[0] and report.bundle == {}
 
 
 def test_cli_never_prints_the_api_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],

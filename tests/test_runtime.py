@@ -17,6 +17,7 @@ from misp_actor_enrich.core.models import Status
 from misp_actor_enrich.data import runtime
 from misp_actor_enrich.data.cache import Cache
 from misp_actor_enrich.data.runtime import Runtime
+from misp_actor_enrich.data.store import bundled_label
 from misp_actor_enrich.misp import module
 
 NEW_NAME = "Brand New Vendor Name"
@@ -47,7 +48,7 @@ def _cache(env: dict[str, str]) -> Cache:
 
 def test_without_a_cache_the_bundled_data_is_used(env: dict[str, str]) -> None:
     rt = Runtime(environ=env, interval=0)
-    assert rt.current().origin.label.startswith("pymispgalaxies ")
+    assert rt.current().origin.label == bundled_label()
     assert rt.problems == ()
 
 
@@ -83,7 +84,7 @@ def test_a_broken_generation_falls_back_to_the_bundled_data(env: dict[str, str])
     (cache.root / "generations" / gen / "clusters").mkdir()
     (cache.root / "generations" / gen / "clusters" / "threat-actor.json").write_text("{broken", encoding="utf-8")
     rt = Runtime(environ=env, interval=0)
-    assert rt.current().origin.label.startswith("pymispgalaxies ")
+    assert rt.current().origin.label == bundled_label()
     assert any("could not be loaded" in p for p in rt.problems)
 
 
@@ -92,20 +93,20 @@ def test_edited_overrides_apply_and_a_broken_file_keeps_the_last_good_ones(env: 
     overrides = Path(env["XDG_CONFIG_HOME"]) / "misp-actor-enrich" / "overrides.yaml"
     overrides.parent.mkdir(parents=True)
     rt = Runtime(environ=env, interval=0)
-    assert rt.current().resolve("Andariel").status is Status.AMBIGUOUS
-    overrides.write_text("pins:\n  Andariel: Silent Chollima\n", encoding="utf-8")
-    assert rt.checked().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
-    overrides.write_text("pins:\n  Andariel: [oops\n", encoding="utf-8")
+    assert rt.current().resolve("Guardians of Peace").status is Status.AMBIGUOUS
+    overrides.write_text("pins:\n  Guardians of Peace: Silent Chollima\n", encoding="utf-8")
+    assert rt.checked().resolve("Guardians of Peace").candidates[0].actor.name == "Silent Chollima"
+    overrides.write_text("pins:\n  Guardians of Peace: [oops\n", encoding="utf-8")
     # the last good overrides stay in force; the error is there for every answer and for status
-    pinned = rt.current().resolve("Andariel")
+    pinned = rt.current().resolve("Guardians of Peace")
     assert any("overrides.yaml" in e and "not valid YAML" in e for e in rt.errors)
     assert pinned.status is Status.RESOLVED and pinned.candidates[0].actor.name == "Silent Chollima"
     with pytest.raises(ConfigError, match=r"overrides\.yaml:\d+: not valid YAML"):
         rt.checked()
-    overrides.write_text("pins:\n  Andariel: Silent Chollima\n", encoding="utf-8")
-    assert rt.checked().resolve("Andariel").candidates[0].actor.name == "Silent Chollima"
+    overrides.write_text("pins:\n  Guardians of Peace: Silent Chollima\n", encoding="utf-8")
+    assert rt.checked().resolve("Guardians of Peace").candidates[0].actor.name == "Silent Chollima"
     overrides.unlink()
-    assert rt.checked().resolve("Andariel").status is Status.AMBIGUOUS
+    assert rt.checked().resolve("Guardians of Peace").status is Status.AMBIGUOUS
 
 
 @pytest.mark.parametrize(("config", "overrides", "says"), [

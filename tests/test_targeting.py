@@ -19,7 +19,7 @@ from misp_actor_enrich.core.targeting import (
     targeting_for,
 )
 from misp_actor_enrich.core.vocabulary import Vocabulary
-from misp_actor_enrich.data.store import bundled_data_dir, read_json
+from misp_actor_enrich.data.store import bundled_data_dir, load_cluster_file
 
 UNDERSCORE_KEYS = {"observed_countries", "observed_motivations", "target_categories"}   # tidal spells them so
 
@@ -218,7 +218,8 @@ ACTOR_GALAXIES = ("threat-actor", "mitre-intrusion-set", "microsoft-activity-gro
 
 
 def bundled_clusters(name: str) -> Iterator[Cluster]:
-    document = read_json(bundled_data_dir() / "clusters" / f"{name}.json")
+    document = load_cluster_file(bundled_data_dir(), name)
+    assert document is not None, name
     yield from clusters_from_document(document)
 
 
@@ -227,11 +228,12 @@ def real_vocab(bundled: Knowledge) -> Vocabulary:
     return bundled.vocabulary
 
 
-def test_real_apt37(real_vocab: Vocabulary) -> None:
-    (apt37,) = [c for c in bundled_clusters("threat-actor") if c.value == "APT37"]
-    t = targeting_for([apt37], real_vocab)
+def test_real_apt37(real: Knowledge) -> None:
+    (apt37,) = [c for a in real.actors for c in a.clusters if c.galaxy == "threat-actor" and c.value == "APT37"]
+    t = targeting_for([apt37], real.vocabulary)
     assert values(t.countries)[:3] == ["South Korea", "Japan", "Vietnam"]
-    assert "Republic of Korea" in t.countries[0].originals
+    # "Republic of Korea" in the older data, "South Korea" now: what the source said is kept
+    assert apt37.meta["cfr-suspected-victims"][0] in t.countries[0].originals
     assert "North Korea" not in values(t.countries)
     assert "Middle East" in values(t.regions)
     middle_east = t.regions[values(t.regions).index("Middle East")]

@@ -34,6 +34,7 @@ def candidate_dict(candidate: Candidate, targeting: Targeting | None) -> dict[st
         "aliases": list(actor.aliases),
         "clusters": [{"galaxy": c.galaxy, "value": c.value, "uuid": c.uuid} for c in actor.clusters],
         "reached": [{"galaxy": c.galaxy, "value": c.value, "uuid": c.uuid} for c in actor.reached],
+        "duplicates": [{"galaxy": c.galaxy, "value": c.value, "uuid": c.uuid} for c in actor.duplicates],
     }
     if targeting is not None:
         out["targeting"] = targeting_dict(targeting)
@@ -91,6 +92,9 @@ def print_candidate(cand: Candidate, targeting: Targeting, out: TextIO, *, tagge
     aliases = ", ".join(actor.aliases[:12]) + (f" (+{len(actor.aliases) - 12} more)" if len(actor.aliases) > 12 else "")
     if aliases:
         out.write(f"{indent}aliases:  {aliases}\n")
+    if actor.duplicates:
+        out.write(f"{indent}duplicates: "
+                  + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.duplicates) + " (same actor, also tagged)\n")
     out.write(f"{indent}{'tags' if tagged else 'would tag'}:\n")
     for tag in cand.tags:
         out.write(f"{indent}  {tag}\n")

@@ -177,6 +177,9 @@ def _print_status(report: Any, warnings: tuple[str, ...], out: TextIO, key: str,
     if report.in_use == "cache":
         lines += [f"  created: {day(report.created)}", f"  checked: {day(report.checked)} "
                   f"({report.age_days:.1f} days ago; stale after {report.stale_after_days} days)"]
+    elif report.bundle.get("date"):
+        lines.append(f"  data of: {report.bundle['date']}, misp-galaxy commit {report.bundle.get('commit', '?')} "
+                     f"({report.age_days:.0f} days ago; stale after {report.stale_after_days} days)")
     else:
         lines.append(f"  installed: {day(report.created)} ({report.age_days:.1f} days ago)")
     lines.append("galaxies:")

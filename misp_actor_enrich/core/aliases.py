@@ -1,12 +1,15 @@
 """AliasIndex: every actor name, indexed once, resolved in tiers with ambiguity said out loud.
 
 Tiers, best first (``models.Tier``): a cluster's own value, a listed synonym, the same
-after ``names.normalise``, the same after dropping qualifiers. The best tier that
-matches decides. A name the galaxies disagree on is ambiguous: when another actor
-holds the name in a galaxy where the best-tier actor has no cluster (MITRE's own
-"Andariel" vs threat-actor's "Andariel" synonym of Lazarus Group and of Silent
-Chollima), it is listed too. Prefixes never match; near misses only come back as
-suggestions, found through a deletion index built on the first miss.
+after ``names.normalise``, the same after dropping qualifiers ("the ... group",
+"Operation ...", "(Russia)"). Within the best tier that matches, a cluster's own value
+or name beats another cluster's synonym, and an actor that more galaxies give the name
+to beats one fewer galaxies give it to. Names held by clusters of one identity never
+compete: a name is ambiguous only when two actors claim it equally ("Grizzly Steppe",
+a synonym of APT28 and of APT29 in threat-actor alone). Prefixes never match; near
+misses only come back as suggestions, found through a deletion index built on the
+first miss. Site overrides hold on every tier: an ignored name matches nothing (or not
+its actor), a pinned name means its actor, in qualified forms and suggestions too.
 """
 
 from __future__ import annotations
@@ -17,21 +20,33 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Iterator, Mapping, Sequence
 
+from .evidence import own_attack_ids
 from .identity import Identities
 from .models import Actor, Candidate, Resolution, Status, Tier
-from .names import clean, digits, normalise, qualifier_parts, strip_generic
+from .names import clean, digits, normalise, qualifier_parts, strip_generic, strip_operation
 
 SUGGESTION_MIN_SCORE = 0.75
 SUGGESTION_LIMIT = 5
 _SUGGESTION_MIN_LENGTH = 4
 
 
+_OWN, _LISTED, _RETIRED = 0, 1, 2     # what a name is to the cluster holding it, strongest first
+
+
 @dataclass(frozen=True, slots=True)
 class _Hit:
     actor: int
-    tier: Tier          # VALUE or SYNONYM: what the name is in its cluster
+    kind: int           # _OWN (its value or name), _LISTED (a synonym) or _RETIRED (a retired cluster's name)
     galaxy: str
     name: str           # as written in the data
+
+    @property
+    def tier(self) -> Tier:
+        return Tier.VALUE if self.kind == _OWN else Tier.SYNONYM
+
+
+# How strongly an actor claims a name: (tier, kind, minus the number of galaxies agreeing).
+_Strength = tuple[Tier, int, int]
 
 
 class AliasIndex:
@@ -43,29 +58,35 @@ class AliasIndex:
         do not match that actor; ``pins``: normalised name -> the actor it means at this site."""
         self.actors: tuple[Actor, ...] = identities.actors
         self._pins = dict(pins or {})
+        self._ignore = ignore
+        self._ignored_for: dict[str, frozenset[int]] = {}
+        for name, actor_id in ignore_for:
+            self._ignored_for[name] = self._ignored_for.get(name, frozenset()) | {actor_id}
         by_key: dict[str, list[_Hit]] = defaultdict(list)
         by_stripped: dict[str, list[_Hit]] = defaultdict(list)
         named = [(a.id, c, False) for a in self.actors for c in a.clusters]
         named += [(actor_id, c, True) for c, actor_id in identities.retired]
         for actor_id, cluster, retired in named:
-            own = {cluster.value, cluster.name}
+            # An ATT&CK id is the cluster's own name too: "G0013" is ATT&CK's APT30, whoever lists it.
+            own = {cluster.value, cluster.name, *own_attack_ids(cluster)}
             for name in (*own, *cluster.synonyms):
+                kind = _RETIRED if retired else _OWN if name in own else _LISTED
+                hit = _Hit(actor_id, kind, cluster.galaxy, name)
                 key = normalise(name)
-                if key in ignore or (key, actor_id) in ignore_for:
-                    continue
-                tier = Tier.VALUE if name in own and not retired else Tier.SYNONYM
-                hit = _Hit(actor_id, tier, cluster.galaxy, name)
-                if key and hit not in by_key[key]:
+                if key and not self._blocked(key, actor_id) and hit not in by_key[key]:
                     by_key[key].append(hit)
-                stripped = normalise(strip_generic(name))
-                if stripped and stripped != key and hit not in by_stripped[stripped]:
-                    by_stripped[stripped].append(hit)
+                for form in _stripped_forms(name):
+                    if form != key and not self._blocked(form, actor_id) and hit not in by_stripped[form]:
+                        by_stripped[form].append(hit)
         self._by_key = {k: tuple(v) for k, v in by_key.items()}
         self._longest_key = max(map(len, self._by_key), default=0)
         self._by_stripped = {k: tuple(v) for k, v in by_stripped.items()}
         self._deletions: dict[str, tuple[str, ...]] | None = None
         self._deletions_lock = threading.Lock()
         self.resolve = lru_cache(maxsize=4096)(self._resolve)
+
+    def _blocked(self, key: str, actor_id: int) -> bool:
+        return key in self._ignore or actor_id in self._ignored_for.get(key, ())
 
     @property
     def name_count(self) -> int:
@@ -90,14 +111,12 @@ class AliasIndex:
         key = normalise(text)
         if not key:
             return Resolution(query, Status.UNKNOWN, reason="the name has no letters or digits")
-        pinned = self._pins.get(key)
-        if pinned is not None:
-            candidate = Candidate(self.actors[pinned], Tier.SYNONYM, text, 1.0)
-            return Resolution(query, Status.RESOLVED, (candidate,), reason="pinned by the site overrides", pinned=True)
-        found = self._exact(text)
+        if key in self._ignore and key not in self._pins:
+            return Resolution(query, Status.UNKNOWN, reason="the site overrides ignore this name")
+        found = self._exact(text, query)
         if found is not None:
             return found
-        found = self._qualified(text)
+        found = self._qualified(text, query)
         if found is not None:
             return found
         suggestions = self.suggest(text)
@@ -106,50 +125,51 @@ class AliasIndex:
                               reason="no actor has this name; these names are close")
         return Resolution(query, Status.UNKNOWN, reason="no actor in the galaxies has this name")
 
-    def _exact(self, text: str, query: str | None = None) -> Resolution | None:
+    def _pinned(self, key: str, text: str, query: str) -> Resolution | None:
+        pinned = self._pins.get(key)
+        if pinned is None:
+            return None
+        candidate = Candidate(self.actors[pinned], Tier.SYNONYM, text, 1.0)
+        return Resolution(query, Status.RESOLVED, (candidate,), reason="pinned by the site overrides", pinned=True)
+
+    def _exact(self, text: str, query: str) -> Resolution | None:
         """Tiers 1-3: the normalised key, each hit ranked by how exactly it matched."""
-        hits = self._by_key.get(normalise(text))
+        key = normalise(text)
+        pinned = self._pinned(key, text, query)
+        if pinned is not None:
+            return pinned
+        hits = self._by_key.get(key)
         if not hits:
             return None
         folded = text.casefold()
-        ranked = [(h.tier if h.name.casefold() == folded else Tier.NORMALISED, h) for h in hits]
-        return self._decide(query or text, ranked)
+        return self._decide(query, [(h.tier if h.name.casefold() == folded else Tier.NORMALISED, h) for h in hits])
 
     def _decide(self, query: str, ranked: Sequence[tuple[Tier, _Hit]]) -> Resolution:
-        best = min(t for t, _ in ranked)
-        winners: dict[int, tuple[Tier, _Hit]] = {}
-        for tier, hit in ranked:
-            if tier == best and hit.actor not in winners:
-                winners[hit.actor] = (tier, hit)
-        covered = {g for a in winners for g in self.actors[a].galaxies}
-        rivals: dict[int, tuple[Tier, _Hit]] = {}
-        for tier, hit in sorted(ranked, key=lambda th: th[0]):
-            if hit.actor not in winners and hit.actor not in rivals and hit.galaxy not in covered:
-                rivals[hit.actor] = (tier, hit)
-        candidates = _collapse_reached(tuple(
-            Candidate(self.actors[a], tier, hit.name, 1.0) for a, (tier, hit) in (*winners.items(), *rivals.items())
-        ))
+        """The actors that claim the name most strongly; more than one is ambiguous."""
+        winners, (tier, kind, galaxies) = _strongest(ranked)
+        candidates = _collapse_reached(tuple(Candidate(self.actors[a], tier, name, 1.0) for a, name in winners))
+        label = tier.label + ("" if tier is not Tier.NORMALISED else " value" if kind == _OWN else " synonym")
         if len(candidates) == 1:
-            return Resolution(query, Status.RESOLVED, candidates, reason=f"{best.label} match")
-        if rivals and len(winners) == 1:
-            reason = (f"the galaxies disagree: {candidates[0].actor.name} holds this name as "
-                      f"{best.label}, other galaxies give it to {', '.join(c.actor.name for c in candidates[1:])}")
-        else:
-            reason = f"{len(candidates)} actors hold this name ({best.label} match)"
-        return Resolution(query, Status.AMBIGUOUS, candidates, reason=reason)
+            return Resolution(query, Status.RESOLVED, candidates, reason=f"{label} match")
+        where = f" in {-galaxies} galaxies each" if galaxies < -1 else ""
+        return Resolution(query, Status.AMBIGUOUS, candidates,
+                          reason=f"{len(candidates)} actors hold this name equally ({label} match{where})")
 
-    def _qualified(self, text: str) -> Resolution | None:
-        """Tier 4: "the Kimsuky group", "Turla (Russia)", "Cozy Bear / APT29".
+    def _qualified(self, text: str, query: str) -> Resolution | None:
+        """Tier 4: "the Kimsuky group", "Turla (Russia)", "Cozy Bear / APT29", "Operation Pawn Storm".
 
         Every part that names an actor must name the same one; parts naming nothing
-        ("Russia") are qualifiers. Generic words are also stripped from the data's names.
+        ("Russia") are qualifiers, and so are ignored names. Generic words and "Operation"
+        are also stripped from the data's names.
         """
-        parts = qualifier_parts(text)
         answers: list[Resolution] = []
-        for part in parts:
-            found = self._exact(part) if part != text else None
+        for part in _parts(text):
+            key = normalise(part)
+            if key in self._ignore and key not in self._pins:
+                continue
+            found = self._exact(part, part) if part != text else None
             if found is None:
-                hits = self._by_stripped.get(normalise(part))
+                hits = self._by_stripped.get(key)
                 if hits:
                     found = self._decide(part, [(Tier.QUALIFIED, h) for h in hits])
             if found is not None:
@@ -160,15 +180,18 @@ class AliasIndex:
         for answer in answers:
             for cand in answer.candidates:
                 actors.setdefault(cand.actor.id, Candidate(cand.actor, Tier.QUALIFIED, cand.matched, 1.0))
-        candidates = tuple(actors.values())
+        candidates = _collapse_reached(tuple(actors.values()))
         named = ", ".join(repr(a.query) for a in answers)
         if len(candidates) == 1:
-            return Resolution(text, Status.RESOLVED, candidates, reason=f"qualified match on {named}")
+            pinned = any(a.pinned for a in answers)
+            return Resolution(query, Status.RESOLVED, candidates,
+                              reason=f"qualified match on {named}" + (", pinned by the site overrides" if pinned else ""),
+                              pinned=pinned)
         if len(answers) > 1 and all(a.status is Status.RESOLVED for a in answers):
             reason = f"the parts {named} name different actors"
         else:
             reason = f"{len(candidates)} actors hold {named}"
-        return Resolution(text, Status.AMBIGUOUS, candidates, reason=reason)
+        return Resolution(query, Status.AMBIGUOUS, candidates, reason=reason)
 
     # --- suggestions -------------------------------------------------------
 
@@ -178,8 +201,10 @@ class AliasIndex:
         key = normalise(strip_generic(text))
         # Beyond the longest name plus two edits nothing can be near: and the deletion variants of a
         # long key (NFKC turns one character into up to 18) would cost seconds and gigabytes.
-        if not _SUGGESTION_MIN_LENGTH <= len(key) <= self._longest_key + 2:
+        if not _SUGGESTION_MIN_LENGTH <= len(key) <= self._longest_key + 2 or key in self._ignore:
             return ()
+        # A name ignored for an actor must not come back to it as a near miss either.
+        blocked = self._ignored_for.get(normalise(text), frozenset()) | self._ignored_for.get(key, frozenset())
         deletions = self._deletion_index()
         near: set[str] = set()
         for variant in _deletes(key, 2):
@@ -194,9 +219,16 @@ class AliasIndex:
         scored.sort(key=lambda sk: (-sk[0], sk[1]))
         out: dict[int, Candidate] = {}
         for score, other in scored:
-            for hit in self._by_key[other]:
-                if hit.actor not in out:
-                    out[hit.actor] = Candidate(self.actors[hit.actor], Tier.SUGGESTION, hit.name, round(score, 3))
+            # A near name suggests what the name itself means: its pin, else its strongest claimants.
+            pinned = self._pins.get(other)
+            hits = self._by_key.get(other, ())
+            if pinned is not None:
+                claimants = [(pinned, hits[0].name if hits else other)]
+            else:
+                claimants = _strongest([(h.tier, h) for h in hits])[0]
+            for actor, name in claimants:
+                if actor not in out and actor not in blocked:
+                    out[actor] = Candidate(self.actors[actor], Tier.SUGGESTION, name, round(score, 3))
         return tuple(out.values())[:limit]
 
     def _deletion_index(self) -> dict[str, tuple[str, ...]]:
@@ -204,12 +236,31 @@ class AliasIndex:
             with self._deletions_lock:
                 if self._deletions is None:
                     index: dict[str, list[str]] = defaultdict(list)
-                    for key in self._by_key:
+                    for key in dict.fromkeys((*self._by_key, *self._pins)):
                         if len(key) >= _SUGGESTION_MIN_LENGTH:
                             for variant in _deletes(key, 1):
                                 index[variant].append(key)
                     self._deletions = {k: tuple(v) for k, v in index.items()}
         return self._deletions
+
+
+def _strongest(ranked: Sequence[tuple[Tier, _Hit]]) -> tuple[list[tuple[int, str]], _Strength]:
+    """The actors claiming a name most strongly, with the name as their data writes it, and that strength.
+
+    An actor's strength is its best (tier, kind), then how many galaxies give it the
+    name at that (tier, kind): more agreeing galaxies claim it more strongly.
+    """
+    best: dict[int, tuple[Tier, int, _Hit]] = {}
+    for tier, hit in ranked:
+        held = best.get(hit.actor)
+        if held is None or (tier, hit.kind) < held[:2]:
+            best[hit.actor] = (tier, hit.kind, hit)
+    strength: dict[int, _Strength] = {}
+    for actor, (tier, kind, _) in best.items():
+        galaxies = {h.galaxy for t, h in ranked if h.actor == actor and (t, h.kind) == (tier, kind)}
+        strength[actor] = (tier, kind, -len(galaxies))
+    top = min(strength.values())
+    return [(a, best[a][2].name) for a in best if strength[a] == top], top
 
 
 def _collapse_reached(candidates: tuple[Candidate, ...]) -> tuple[Candidate, ...]:
@@ -232,6 +283,26 @@ def _collapse_reached(candidates: tuple[Candidate, ...]) -> tuple[Candidate, ...
         if not beaten:
             kept.append(cand)
     return tuple(kept)
+
+
+def _stripped_forms(name: str) -> set[str]:
+    """The keys a data name also answers to at the qualifier tier ("Operation Daybreak" -> "daybreak")."""
+    if " " not in name:         # both strippers drop whole words: a one-word name stays itself
+        return set()
+    generic = strip_generic(name)
+    forms = {generic, strip_operation(generic)}
+    if generic != name:         # "Operation X Group": "X" and "X Group"
+        forms.add(strip_operation(name))
+    return {k for k in map(normalise, forms) if k}
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    """The qualifier parts of a query, each also without a leading "Operation"."""
+    out: dict[str, None] = {}
+    for part in qualifier_parts(text):
+        out[part] = None
+        out[strip_operation(part)] = None
+    return tuple(out)
 
 
 def _deletes(key: str, depth: int) -> set[str]:

@@ -64,8 +64,10 @@ class Cluster:
 class Actor:
     """One identity: the clusters that describe the same actor across galaxies.
 
-    ``clusters`` holds at most one cluster per galaxy, in configured galaxy order;
-    ``name`` is the primary name of the first (threat-actor when it has one).
+    ``clusters`` is in configured galaxy order with one *primary* cluster per galaxy,
+    each followed by that galaxy's ``duplicates`` of it, if any (Microsoft's STRONTIUM
+    after Forest Blizzard); ``name`` is the primary name of the first (threat-actor
+    when it has one). Every cluster is tagged: see the README on duplicates.
     """
 
     id: int
@@ -74,6 +76,13 @@ class Actor:
     # Hub-galaxy clusters this actor reaches without being them: ATT&CK's Carbanak has
     # its own identity, but threat-actor files it under FIN7, so "Anunak" reaches FIN7.
     reached: tuple[Cluster, ...] = ()
+    # Clusters of ``clusters`` that repeat a galaxy: the same actor filed twice there.
+    duplicates: tuple[Cluster, ...] = ()
+
+    @property
+    def primaries(self) -> tuple[Cluster, ...]:
+        """One cluster per galaxy: ``clusters`` without the duplicates."""
+        return tuple(c for c in self.clusters if c not in self.duplicates)
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -94,7 +103,7 @@ class Actor:
 
     @property
     def galaxies(self) -> tuple[str, ...]:
-        return tuple(c.galaxy for c in (*self.clusters, *self.reached))
+        return tuple(dict.fromkeys(c.galaxy for c in (*self.clusters, *self.reached)))
 
 
 # --- targeting -------------------------------------------------------------

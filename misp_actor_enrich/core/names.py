@@ -22,6 +22,8 @@ _TRAILING = (
 _SEPARATORS = re.compile(r"\s+(?:/|\||;|aka|a\.k\.a\.?|alias|also known as)\s+|\s*[/|;]\s*|,\s+", re.IGNORECASE)
 _PARENTHESISED = re.compile(r"[(\[{（［]([^)\]}）］]*)[)\]}）］]")
 _SPACE = re.compile(r"\s+")
+# "Operation Pawn Storm", "Op. Daybreak": a campaign filed under the actor that ran it.
+_OPERATION = re.compile(r"^(?:operation|op\.?)\s+(?=\S)", re.IGNORECASE)
 
 
 def normalise(name: str) -> str:
@@ -63,6 +65,19 @@ def strip_generic(name: str) -> str:
             if lowered.endswith(" " + word) and _substantial(text[: -len(word) - 1]):
                 text, changed = text[: -len(word) - 1].rstrip(" -_,."), True
                 break
+    return text
+
+
+def strip_operation(name: str) -> str:
+    """Drop a leading "Operation" ("Operation Pawn Storm" -> "Pawn Storm"), like other qualifiers.
+
+    Kept apart from ``strip_generic`` on purpose: the free-text scanner uses that one, and
+    "Daybreak" alone in prose is no actor. The name stays whole when too little would remain.
+    """
+    text = clean(name)
+    match = _OPERATION.match(text)
+    if match and _substantial(text[match.end():]):
+        return text[match.end():]
     return text
 
 

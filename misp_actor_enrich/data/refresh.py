@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -52,7 +52,10 @@ from .sources import (
 )
 from .store import (
     bundled_data_dir,
-    bundled_version,
+    bundled_date,
+    bundled_label,
+    bundled_manifest,
+    galaxy_file,
     load_galaxies,
     load_knowledge,
     read_json,
@@ -313,18 +316,18 @@ def load_in_use(cache: Cache, names: tuple[str, ...] | None = None, fallback: Pa
         root, label, manifest = current.path, f"generation {current.id}", current.manifest
     else:
         root = fallback or bundled_data_dir()
-        label = f"pymispgalaxies {bundled_version()} (bundled)" if fallback is None else str(root)
+        label = bundled_label(root) if fallback is None else str(root)
         manifest = {}
     documents: dict[str, Mapping[str, Any]] = {}
     definitions: dict[str, Mapping[str, Any]] = {}
     if names is None:
         for f in load_galaxies(root, _wanted):
-            documents[f.path.stem] = f.document
+            documents[f.name] = f.document
     for name in names or sorted(documents):
-        cluster, definition = root / "clusters" / f"{name}.json", root / "galaxies" / f"{name}.json"
-        if name not in documents and cluster.is_file():
+        cluster, definition = galaxy_file(root, "clusters", name), galaxy_file(root, "galaxies", name)
+        if name not in documents and cluster is not None:
             documents[name] = read_json(cluster)
-        if definition.is_file():
+        if definition is not None:
             definitions[name] = read_json(definition)
     return InUse(root, current.id if current else None, label, documents, definitions, manifest)
 
@@ -390,7 +393,7 @@ class StatusReport:
     label: str
     path: str
     generation: str | None
-    created: float                                   # generation made, or the bundle installed
+    created: float                                   # generation made, or the bundled data's commit date
     checked: float                                   # last successful update run
     age_days: float                                  # since ``checked``
     stale_after_days: int
@@ -399,6 +402,7 @@ class StatusReport:
     sources: Mapping[str, Any]
     warnings: tuple[str, ...]                        # stale, unreadable pointer: status exits 1
     notes: tuple[str, ...] = ()
+    bundle: Mapping[str, Any] = field(default_factory=dict)   # bundled data: misp-galaxy commit and date
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -412,21 +416,7 @@ def status(config: SiteConfig, *, now: float | None = None) -> StatusReport:
     current = cache.current()
     warnings: list[str] = []
     if current is None:
-        root = bundled_data_dir()
-        created = (root / "clusters").stat().st_mtime
-        galaxies = tuple(GalaxyStatus(f"clusters/{f.path.name}", f.info.type, f.info.version, SOURCE_BUNDLED,
-                                      str(f.path), None) for f in load_galaxies(root, _wanted))
-        age = (now - created) / _DAY
-        stale = age > limit
-        note = (f"no update has run: using the misp-galaxy copy bundled with pymispgalaxies {bundled_version()}, "
-                f"installed {time.strftime('%Y-%m-%d', time.gmtime(created))}; the data is as old as that package "
-                "release, which is older than the install date")
-        if (cache.root / "generations").is_dir() and any((cache.root / "generations").iterdir()):
-            warnings.append(f"{cache.root} holds generations but no readable 'current' pointer")
-        if stale:
-            warnings.append(f"stale: installed {age:.0f} days ago (limit {limit}); run misp-actor-enrich update")
-        return StatusReport("bundled", f"pymispgalaxies {bundled_version()} (bundled)", str(root), None, created,
-                            created, round(age, 2), limit, stale, galaxies, {}, tuple(warnings), (note,))
+        return _bundled_status(cache, limit, now)
     checked = _last_check(cache, current) or current.created
     age = (now - checked) / _DAY
     stale = age > limit
@@ -440,6 +430,33 @@ def status(config: SiteConfig, *, now: float | None = None) -> StatusReport:
     sources = {k: v for k, v in (current.manifest.get("sources") or {}).items() if isinstance(v, Mapping)}
     return StatusReport("cache", f"generation {current.id}", str(current.path), current.id, current.created, checked,
                         round(age, 2), limit, stale, galaxies, sources, tuple(warnings))
+
+
+def _bundled_status(cache: Cache, limit: int, now: float) -> StatusReport:
+    """No update has run: the data bundled in the package, as old as its misp-galaxy commit."""
+    root = bundled_data_dir()
+    manifest = bundled_manifest(root)
+    dated = bundled_date(root)
+    created = dated if dated is not None else (root / "clusters").stat().st_mtime
+    source = f"misp-galaxy {manifest['commit']}" if manifest.get("commit") else "bundled"
+    galaxies = tuple(GalaxyStatus(f"clusters/{f.path.name}", f.info.type, f.info.version, SOURCE_BUNDLED,
+                                  source, None) for f in load_galaxies(root, _wanted))
+    age = (now - created) / _DAY
+    stale = age > limit
+    warnings: list[str] = []
+    if dated is not None:
+        note = (f"no update has run: using the misp-galaxy data bundled in the package, commit "
+                f"{manifest.get('commit')} of {manifest.get('date')}; run misp-actor-enrich update for newer data")
+    else:
+        note = (f"no update has run: using the galaxy data in {root}, of unknown date (installed "
+                f"{time.strftime('%Y-%m-%d', time.gmtime(created))})")
+    if (cache.root / "generations").is_dir() and any((cache.root / "generations").iterdir()):
+        warnings.append(f"{cache.root} holds generations but no readable 'current' pointer")
+    if stale:
+        warnings.append(f"stale: the bundled data is {age:.0f} days old (limit {limit}); run misp-actor-enrich update")
+    bundle: dict[str, Any] = {k: manifest[k] for k in ("source", "commit", "date") if k in manifest}
+    return StatusReport("bundled", bundled_label(root), str(root), None, created, created, round(age, 2), limit,
+                        stale, galaxies, {}, tuple(warnings), (note,), bundle)
 
 
 def _last_check(cache: Cache, current: Generation) -> float | None:

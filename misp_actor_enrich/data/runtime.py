@@ -1,7 +1,7 @@
 """Which knowledge the running process uses, and when to rebuild it.
 
 The best data available wins: the cache's current generation (written by
-``misp-actor-enrich update``), else the misp-galaxy copy bundled with pymispgalaxies;
+``misp-actor-enrich update``), else the misp-galaxy data bundled in the package;
 the site overrides file is applied on top. A running misp-modules notices new data
 or edited overrides without a restart: at most every ``CHECK_INTERVAL`` seconds one
 request stats three files (config, overrides, cache pointer); when one changed, that

@@ -51,7 +51,7 @@ moduleinfo: dict[str, Any] = {
     "name": "Threat Actor Enrichment (misp-actor-enrich)",
     "logo": "",
     "requirements": ["misp-actor-enrich (pip install misp-actor-enrich); works offline from the "
-                     "misp-galaxy data bundled with pymispgalaxies"],
+                     "misp-galaxy data bundled in the package (misp-actor-enrich update fetches newer data)"],
     "features": ("Matches the attribute value against every actor galaxy's cluster values and synonyms, exactly, "
                  "after normalisation (case, width, spacing, punctuation) and after dropping qualifiers "
                  "('the X group', 'X (Russia)'). Clusters that describe one actor in several galaxies are merged. "

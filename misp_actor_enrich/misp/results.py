@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from ..core.answer import Answer, Finding
 from ..core.errors import one_line
-from ..core.models import TargetItem, Tier
+from ..core.models import Cluster, TargetItem, Tier
 from ..core.names import normalise
 from ..core.settings import Settings
 from .builders import MispObject, attribute
@@ -328,6 +328,8 @@ def _object_comment(finding: Finding, answer: Answer, detail: Detail) -> str:
     galaxies = (" (" + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.clusters) + ")"
                 if detail.complete or not finding.tagged else "")
     parts = [f"Known history of {actor.name} from MISP galaxies{galaxies}; not a claim about this event."]
+    if actor.duplicates:
+        parts.append(_duplicates_note(actor.clusters, actor.duplicates))
     if actor.reached:
         parts.append("Filed under " + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.reached) + ".")
     if finding.role == "resolved":
@@ -343,6 +345,16 @@ def _object_comment(finding: Finding, answer: Answer, detail: Detail) -> str:
         if items:
             parts.append(f"{label}: " + ", ".join(i.value for i in items) + ".")
     return " ".join(parts)
+
+
+def _duplicates_note(clusters: Sequence[Cluster], duplicates: Sequence[Cluster]) -> str:
+    """Which galaxies file this actor more than once, and under which names."""
+    said = []
+    for galaxy in dict.fromkeys(c.galaxy for c in duplicates):
+        values = [c.value for c in clusters if c.galaxy == galaxy]
+        said.append(f"{galaxy} as {', '.join(repr(v) for v in values)}")
+    return ("The same actor is filed more than once in " + "; ".join(said)
+            + " (the first is the primary cluster; each one is tagged).")
 
 
 def _how_matched(query: str, finding: Finding) -> str:
