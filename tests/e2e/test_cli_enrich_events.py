@@ -42,7 +42,9 @@ def test_dry_run_then_run_then_nothing_left(misp: LiveMisp, tmp_path: Path) -> N
     enriched = misp.event(event_id)
     check_clusters(misp, enriched, expected_tags(misp, inputs))
     threat_actors = {c for c in LiveMisp.galaxy_clusters(enriched) if c.startswith("misp-galaxy:threat-actor=")}
-    assert threat_actors == {'misp-galaxy:threat-actor="Kimsuky"', 'misp-galaxy:threat-actor="APT29"'}
+    # and duplicates the galaxy itself says are the same actor (Kimsuky lists APT43): check_clusters
+    # above already holds every cluster to what the module answers for these two names
+    assert {'misp-galaxy:threat-actor="Kimsuky"', 'misp-galaxy:threat-actor="APT29"'} <= threat_actors
     check_size(before, enriched, "enrich-events")
     settled = misp.snapshot(event_id)
 
