@@ -10,18 +10,13 @@ from typing import Any
 
 import yaml
 
-from ..core.errors import ConfigError
 from ..core.names import clean, normalise
 from ..core.overrides import TARGETING_FIELDS, PrivateActor, SiteOverrides
-from .yaml_file import YamlContext, compose
+from .yaml_file import YamlContext, compose, read_site_file
 
 
 def load(path: Path) -> SiteOverrides:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", field=str(path)) from exc
-    return parse(text, path)
+    return parse(read_site_file(path), path)
 
 
 def parse(text: str, path: Path) -> SiteOverrides:

@@ -40,7 +40,7 @@ import yaml
 
 from ..core.errors import ConfigError
 from ..core.settings import MODULE_CONFIG, Settings
-from .yaml_file import YamlContext, compose
+from .yaml_file import YamlContext, compose, read_site_file
 
 APP_DIR = "misp-actor-enrich"
 
@@ -102,11 +102,7 @@ def load(path: Path | str | None = None, *, environ: Mapping[str, str] | None = 
         if explicit:
             raise ConfigError("no such file", field=str(where))
         return SiteConfig()
-    try:
-        text = where.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", field=str(where)) from exc
-    return parse(text, where)
+    return parse(read_site_file(where), where)
 
 
 def parse(text: str, path: Path) -> SiteConfig:
