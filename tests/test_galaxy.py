@@ -2,10 +2,12 @@
 
 import json
 
+import pytest
 from conftest import MINI_GALAXY, load_payload  # noqa: F401
 
 from misp_actor_enrich.core.galaxy import (
     attack_ids,
+    check_document,
     cluster_from_entry,
     clusters_from_document,
     galaxy_info,
@@ -36,13 +38,38 @@ def test_names_that_normalise_to_nothing_are_dropped_and_values_cleaned() -> Non
     assert clusters["Sandworm"].synonyms == ("Voodoo Bear",)
 
 
-def test_malformed_entries_and_duplicate_uuids_are_skipped() -> None:
+def test_malformed_entries_are_skipped_and_said() -> None:
     document = _document("threat-actor")
     clusters = clusters_from_document(document)
     assert [c.value for c in clusters].count("APT37") == 1
-    assert "Duplicate of APT37" not in [c.value for c in clusters]
     assert skipped_entries(document) == 2  # no value; not an object
     assert cluster_from_entry("threat-actor", {"value": "   ", "uuid": "x"}) is None
+    check = check_document(document)
+    assert check.refusals == () and len(check.warnings) == 1
+    assert check.warnings[0].startswith("2 broken entries skipped (not an object, or no value or uuid), first at index ")
+
+
+def test_a_uuid_used_twice_refuses_the_file() -> None:
+    """Which of the two MISP keeps is not ours to guess: APT37 lost its tag when the other won."""
+    document = _document("threat-actor")
+    document["values"].insert(0, {"uuid": "10000000-0000-4000-8000-000000000037", "value": "Not APT37"})
+    assert check_document(document).refusals == (
+        "uuid 10000000-0000-4000-8000-000000000037 is used twice ('Not APT37' and 'APT37')",)
+
+
+@pytest.mark.parametrize(("entry", "says"), [
+    (None, "20001 clusters; at most 20000 are read from one file"),
+    ({"meta": {"synonyms": [f"n{i}" for i in range(600)]}}, "'X' has 601 names; at most 500"),
+    ({"description": "x" * 20_001}, "'X' has a 20001-character description; at most 20000"),
+    ({"meta": {"refs": ["https://e.org"] * 6000}}, "'X' has 6000 refs and relations; at most 5000"),
+])
+def test_a_file_past_the_limits_is_refused(entry: dict[str, object] | None, says: str) -> None:
+    if entry is None:
+        values: list[dict[str, object]] = [{"uuid": f"{i:08d}-0000-4000-8000-000000000000", "value": f"A{i}"}
+                                           for i in range(20_001)]
+    else:
+        values = [{"uuid": "00000000-0000-4000-8000-000000000001", "value": "X", **entry}]
+    assert check_document({"type": "threat-actor", "values": values}).refusals == (says,)
 
 
 def test_revoked_clusters_are_marked_deprecated() -> None:

@@ -128,3 +128,170 @@ def test_a_fifo_as_a_site_file_does_not_hang(tmp_path: Path) -> None:
     os.mkfifo(path)
     with pytest.raises(ConfigError, match="not a regular file"):
         _bounded(lambda: site_config.load(path), seconds=0.5)
+
+
+# --- the data path: validate before commit, one updater at a time -----------------------------------
+
+UPDATE_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "update"
+
+
+def _source(tmp_path: Path, damage: Callable[[dict[str, Any]], Any] | None = None, raw: str | None = None) -> Path:
+    """A misp-galaxy folder copied from the update fixtures, its threat-actor file damaged."""
+    import shutil
+
+    folder = tmp_path / "source"
+    shutil.copytree(UPDATE_FIXTURES / "misp-galaxy", folder)
+    path = folder / "clusters" / "threat-actor.json"
+    if raw is not None:
+        path.write_text(raw, encoding="utf-8")
+    elif damage is not None:
+        import json
+
+        document = json.loads(path.read_text(encoding="utf-8"))
+        document["version"] += 1
+        damage(document)
+        path.write_text(json.dumps(document), encoding="utf-8")
+    return folder
+
+
+def _seeded(tmp_path: Path) -> tuple[Any, Any]:
+    from test_refresh import MINI, site
+
+    from misp_actor_enrich.data.cache import Cache
+    from misp_actor_enrich.data.refresh import update
+
+    config = site(tmp_path / "cache", misp_galaxy=str(MINI))
+    assert update(config, fallback=MINI).status == "updated"
+    return config, Cache(tmp_path / "cache")
+
+
+def _fails_and_keeps(tmp_path: Path, source: Path, says: str) -> Any:
+    from dataclasses import replace
+
+    from test_refresh import MINI
+
+    from misp_actor_enrich.data.refresh import update
+
+    config, cache = _seeded(tmp_path)
+    before = cache.current()
+    report = _bounded(lambda: update(replace(config, sources=replace(config.sources, misp_galaxy=str(source))),
+                                     fallback=MINI), seconds=5)
+    assert report.status == "failed" and any(says in str(p) for p in report.problems), report.problems
+    assert cache.current() == before and cache.unreadable() is None
+    return report
+
+
+@pytest.mark.parametrize(("damage", "says"), [
+    (lambda d: d["values"].insert(0, {"uuid": d["values"][0]["uuid"], "value": "Not It"}), "is used twice"),
+    (lambda d: d["values"][0].update(description="x" * 50_000_000), "-character description; at most 20000"),
+    (lambda d: d["values"].extend({"uuid": f"{i:08d}-1111-4111-8111-111111111111", "value": f"X{i}"}
+                                  for i in range(100_000)), "100009 clusters; at most 20000"),
+    (lambda d: d["values"][0]["meta"].update(synonyms=[f"S{i}" for i in range(1_000_000)]), "names; at most 500"),
+])
+def test_data_that_should_be_refused_is(tmp_path: Path, damage: Callable[[dict[str, Any]], Any], says: str) -> None:
+    """A 50 MB description made every APT37 answer 50 MB; 100,000 clusters or a million synonyms made the
+    rebuild take 12-18 s and 1.2-1.6 GB; a uuid twice silently dropped APT37's threat-actor cluster."""
+    _fails_and_keeps(tmp_path, _source(tmp_path, damage), says)
+
+
+def test_json_nested_100000_deep_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    _fails_and_keeps(tmp_path, _source(tmp_path, raw="[" * 100_000 + "]" * 100_000), "nested too deep")
+
+
+def test_a_fifo_in_a_source_folder_does_not_hang_the_update(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    target = source / "clusters" / "threat-actor.json"
+    target.unlink()
+    os.mkfifo(target)
+    _fails_and_keeps(tmp_path, source, "not a regular file")
+
+
+def test_broken_entries_are_reported(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from test_refresh import MINI
+
+    from misp_actor_enrich.data.refresh import update
+
+    config, _ = _seeded(tmp_path)
+    source = _source(tmp_path, lambda d: d["values"].extend([{"value": "no uuid"}, 42]))
+    report = update(replace(config, sources=replace(config.sources, misp_galaxy=str(source))), fallback=MINI)
+    assert report.status == "updated"
+    assert any("threat-actor.json: 2 broken entries skipped" in note for note in report.notes), report.notes
+
+
+def test_the_whole_update_has_a_deadline(tmp_path: Path) -> None:
+    """A slow-dripping server held one update for about 45 minutes: every file had its own deadline only."""
+    from http_standin import HttpStandIn
+    from test_refresh import MINI, UPDATE, site
+
+    from misp_actor_enrich.data.fetch import Limits
+    from misp_actor_enrich.data.refresh import update
+
+    with HttpStandIn(UPDATE) as server:
+        for name in ("threat-actor", "mitre-intrusion-set", "target-information", "sector"):
+            server.set(f"/misp-galaxy/clusters/{name}.json", "drip", interval=0.05)
+        config = site(tmp_path / "cache", misp_galaxy=server.url + "/misp-galaxy")
+        started = time.monotonic()
+        report = update(config, fallback=MINI, limits=Limits(timeout=0.5, retries=0, deadline=0.6,
+                                                             until=time.monotonic() + 1.0))
+    assert time.monotonic() - started < 3
+    assert report.status == "failed"
+    assert any("overall deadline (sources.deadline) has passed" in str(p) for p in report.problems), report.problems
+
+
+def test_parallel_updates_run_one_after_the_other(tmp_path: Path) -> None:
+    """In 4 of 25 rounds of 8 parallel updates, `current` named a deleted generation; runs reported
+    "failed, unchanged" after switching the pointer; concurrent updates lost each other's data."""
+    import threading
+    from dataclasses import replace
+
+    from test_refresh import MINI
+
+    from misp_actor_enrich.data.refresh import update
+
+    config, cache = _seeded(tmp_path)
+    sources = [_source(tmp_path / str(i), lambda d, i=i: d["values"][0]["meta"].update(  # type: ignore[misc]
+        synonyms=[f"Parallel Name {i}"])) for i in range(8)]
+    reports: list[Any] = []
+
+    def one(source: Path) -> None:
+        reports.append(update(replace(config, sources=replace(config.sources, misp_galaxy=str(source))),
+                              fallback=MINI))
+
+    threads = [threading.Thread(target=one, args=(s,)) for s in sources]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    current = cache.current()
+    assert current is not None and cache.unreadable() is None
+    assert [r.status for r in reports] == ["updated"] * 8     # each built on the last: none lost, none failed
+    assert current.id in {r.generation for r in reports}           # the pointer names what a run made
+    generations = [p for p in (cache.root / "generations").iterdir() if not p.name.startswith(".")]
+    assert all((g / "manifest.json").is_file() for g in generations)  # nothing half-pruned
+
+
+def test_the_cache_is_readable_by_other_users(tmp_path: Path) -> None:
+    """An update run as root left 0600/0700 files the web server's user could not read."""
+    import stat
+
+    old = os.umask(0o077)
+    try:
+        _, cache = _seeded(tmp_path)
+    finally:
+        os.umask(old)
+    current = cache.current()
+    assert current is not None
+    for path in [cache.pointer, current.path, *current.path.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o755 if path.is_dir() else 0o644), (path, oct(mode))
+
+
+def test_status_says_when_the_cache_cannot_be_used(tmp_path: Path) -> None:
+    from misp_actor_enrich.data.refresh import status
+
+    config, cache = _seeded(tmp_path)
+    cache.pointer.write_text("20990101T000000Z-gone\n", encoding="utf-8")
+    report = status(config)
+    assert any("the module cannot use the cache" in w and "missing or incomplete" in w for w in report.warnings)

@@ -143,8 +143,8 @@ def test_extra_targeting_says_where_it_came_from(site: Knowledge) -> None:
 
 def test_references_the_data_does_not_know_are_warnings(tmp_path: Path) -> None:
     knowledge = _knowledge("aliases:\n  No Such Actor: [X]\npins:\n  Andariel: Nobody\n", tmp_path / "o.yaml")
-    assert len(knowledge.warnings) == 2
-    assert all("no cluster is named" in w and "o.yaml" in w for w in knowledge.warnings)
+    said = [w for w in knowledge.warnings if "o.yaml" in w]      # the mini galaxy's broken entries are said too
+    assert len(said) == 2 and all("no cluster is named" in w for w in said)
 
 
 @pytest.mark.parametrize(("text", "expected"), [

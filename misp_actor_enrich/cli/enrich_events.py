@@ -211,7 +211,7 @@ def _run(misp: Any, state: dict[str, Any], state_path: Path, known: Any, setting
             # Kept across --resume, so the exit code speaks for the whole run, not only its last part.
             left_by_event[event_id] = [{"event_id": event_id, **a} for a in entry["attributes"] if a["needs_human"]]
         if not args.dry_run:
-            write_json_atomic(state_path, state)
+            write_json_atomic(state_path, state, mode=0o600)
         if network_errors >= MAX_CONSECUTIVE_NETWORK_ERRORS:
             stopped = f"stopped after {network_errors} connection failures in a row; --resume continues"
             break

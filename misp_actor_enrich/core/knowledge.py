@@ -31,6 +31,7 @@ class DataOrigin:
     label: str
     path: Path
     galaxies: tuple[GalaxyInfo, ...]
+    warnings: tuple[str, ...] = ()      # what loading skipped (broken entries), for status and the log
 
 
 class Knowledge:
@@ -44,7 +45,7 @@ class Knowledge:
         self.origin = origin
         self.vocabulary = vocabulary
         self.overrides = overrides
-        self.warnings: tuple[str, ...] = applied.warnings if applied else ()
+        self.warnings: tuple[str, ...] = (*origin.warnings, *(applied.warnings if applied else ()))
         if applied is None:
             self.index = AliasIndex(identities)
         else:

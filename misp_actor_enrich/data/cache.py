@@ -10,18 +10,27 @@ Layout under the cache folder (default ``$XDG_CACHE_HOME/misp-actor-enrich``)::
 A generation is written in a staging folder and renamed into place, then ``current``
 is replaced with ``os.replace``: a reader sees the old generation or the new one,
 never a half-written one, and a failed update leaves both untouched.
+
+One updater at a time: ``lock()`` holds an exclusive ``flock`` on ``.lock`` for a whole
+update, so two updates (two cron jobs, an admin and a timer) run one after the other,
+the second building on the first's data, and pruning never removes a generation another
+updater is about to point at. Generations, the pointer and the manifest are world-readable
+(0755 folders, 0644 files) whatever the umask: an update run as root must stay readable by
+the user misp-modules runs as.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ..core.errors import DataError
 
@@ -66,12 +75,52 @@ class Cache:
         return (st.st_mtime_ns, st.st_size)
 
     def current(self) -> Generation | None:
-        """The generation in use, or None when there is none or it is unreadable."""
+        """The generation in use, or None when there is none or it is unreadable (``unreadable`` says which)."""
         try:
             gen_id = self.pointer.read_text(encoding="utf-8").strip()
         except OSError:
             return None
         return self.generation(gen_id)
+
+    def unreadable(self) -> str | None:
+        """Why a cache that exists cannot be used by this user, or None (no cache at all is fine)."""
+        try:
+            gen_id = self.pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return f"cannot read {self.pointer}: {exc.strerror or exc}"
+        path = self.root / "generations" / gen_id
+        if self.generation(gen_id) is None:
+            manifest = path / MANIFEST
+            if manifest.exists() and not os.access(manifest, os.R_OK):
+                return f"cannot read {manifest}: permission denied (written by another user?)"
+            return f"{self.pointer} names generation {gen_id!r}, which is missing or incomplete"
+        return None
+
+    @contextmanager
+    def lock(self, wait: float = 120.0) -> Iterator[None]:
+        """Hold the updaters' lock; waits up to ``wait`` seconds for another update to finish."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ".lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                        raise DataError(f"another update (pid {holder}) has held the cache for over {wait:g} s; "
+                                        f"try again when it is done", field=str(self.root)) from None
+                    time.sleep(0.2)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)          # closing releases the lock
 
     def generation(self, gen_id: str) -> Generation | None:
         if not gen_id or "/" in gen_id or gen_id.startswith("."):
@@ -96,8 +145,10 @@ class Cache:
             raise DataError(f"staged data in {staging} has no clusters folder")
         gen_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + os.urandom(3).hex()
         write_json_atomic(staging / MANIFEST, {**manifest, "id": gen_id})
+        _readable(staging)
         final = self.root / "generations" / gen_id
         os.replace(staging, final)
+        # The pointer moves only to a generation that is complete and in place; pruning spares it.
         write_text_atomic(self.pointer, gen_id + "\n")
         self.prune()
         generation = self.generation(gen_id)
@@ -122,7 +173,18 @@ class Cache:
                 shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def _readable(folder: Path) -> None:
+    """0755 folders and 0644 files under ``folder`` (mkdtemp and mkstemp make them private)."""
+    os.chmod(folder, 0o755)
+    for base, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(base, name), 0o755)
+        for name in files:
+            os.chmod(os.path.join(base, name), 0o644)
+
+
+def write_text_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``text`` in one step; ``mode`` 0o600 for what only its owner may read."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -130,11 +192,12 @@ def write_text_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+def write_json_atomic(path: Path, data: Any, mode: int = 0o644) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", mode)

@@ -17,6 +17,7 @@ Failures are ``DataError`` naming the URL (without credentials) and what went wr
 
 from __future__ import annotations
 
+import stat
 import time
 import urllib.parse
 import urllib.request
@@ -28,6 +29,7 @@ import requests
 import urllib3.exceptions
 
 from ..core.errors import ConfigError, DataError, UnreachableError
+from ..core.galaxy import DataLimits
 
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
@@ -45,10 +47,14 @@ class Limits:
     backoff: float = 1.0                # first pause between tries; doubles each time
     deadline: float | None = None       # whole download; None: 10 x timeout
     verify: bool | str = True           # TLS: True, False (explicitly insecure) or a CA bundle path
+    data: DataLimits = DataLimits()     # what a fetched galaxy file may hold (checked by its reader)
+    until: float | None = None          # time.monotonic() by which the whole update must be done
 
     @property
     def total(self) -> float:
-        return self.deadline if self.deadline is not None else 10 * self.timeout
+        """Seconds one download may take: its own deadline, or what is left of the update's."""
+        own = self.deadline if self.deadline is not None else 10 * self.timeout
+        return own if self.until is None else max(0.0, min(own, self.until - time.monotonic()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,9 @@ def fetch(location: str, limits: Limits = Limits(), *, validators: Mapping[str, 
     tries = 0
     try:
         while True:
+            if limits.total <= 0:
+                raise DataError("not fetched: the update's overall deadline (sources.deadline) has passed",
+                                field=display(location))
             tries += 1
             if progress is not None:
                 progress(display(location), 0, None)    # on a terminal: which file, before any byte arrives
@@ -143,6 +152,7 @@ def _attempt(http: requests.Session, location: str, limits: Limits, validators: 
         headers["If-Modified-Since"] = validators["last_modified"]
     scheme = urllib.parse.urlsplit(location).scheme.lower()
     started = time.monotonic()
+    allowed = limits.total          # this download's deadline, or what is left of the update's
     url = location
     for _ in range(MAX_REDIRECTS + 1):
         response = _get(http, url, headers, limits)
@@ -162,7 +172,7 @@ def _attempt(http: requests.Session, location: str, limits: Limits, validators: 
             if response.status_code != 200:
                 raise DataError(f"HTTP {response.status_code} {response.reason or ''}".rstrip(),
                                 field=display(url))
-            body = _read_body(response, limits, started, progress, display(url))
+            body = _read_body(response, limits, started, allowed, progress, display(url))
             return Fetched("ok", display(url), body, response.headers.get("ETag"),
                            response.headers.get("Last-Modified"))
     raise DataError(f"more than {MAX_REDIRECTS} redirects", field=display(location))
@@ -211,8 +221,8 @@ def _os_reason(error: BaseException) -> str:
     return _reason(error)
 
 
-def _read_body(response: requests.Response, limits: Limits, started: float, progress: Progress | None,
-               label: str) -> bytes:
+def _read_body(response: requests.Response, limits: Limits, started: float, allowed: float,
+               progress: Progress | None, label: str) -> bytes:
     declared = response.headers.get("Content-Length", "")
     expected = int(declared) if declared.isdigit() else None
     if expected is not None and expected > limits.max_bytes:
@@ -222,8 +232,8 @@ def _read_body(response: requests.Response, limits: Limits, started: float, prog
     chunks: list[bytes] = []
     got = 0
     while True:
-        if time.monotonic() - started > limits.total:
-            raise DataError(f"download too slow: not finished after {limits.total:g} s "
+        if time.monotonic() - started > allowed:
+            raise DataError(f"download too slow: not finished after {allowed:g} s "
                             f"({got} bytes so far)", field=label)
         try:
             # read1: at most one socket read, so the deadline is checked however slowly bytes drip in
@@ -252,9 +262,12 @@ def _read_body(response: requests.Response, limits: Limits, started: float, prog
 def _read_local(location: str, limits: Limits, progress: Progress | None) -> Fetched:
     path = local_path(location)
     try:
-        size = path.stat().st_size
-        if path.is_dir():
+        info = path.stat()
+        size = info.st_size
+        if stat.S_ISDIR(info.st_mode):
             raise DataError("is a folder, not a file", field=str(path))
+        if not stat.S_ISREG(info.st_mode):     # a FIFO or a device would block the update forever
+            raise DataError("not a regular file", field=str(path))
         if size > limits.max_bytes:
             raise DataError(f"file larger than {limits.max_bytes} bytes ({size})", field=str(path))
         with path.open("rb") as handle:

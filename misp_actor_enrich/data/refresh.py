@@ -104,7 +104,8 @@ class UpdateReport:
 
 def limits_from(config: SiteConfig, *, insecure: bool = False) -> Limits:
     s = config.sources
-    return Limits(timeout=s.timeout, max_bytes=s.max_bytes, retries=s.retries, verify=not insecure)
+    return Limits(timeout=s.timeout, max_bytes=s.max_bytes, retries=s.retries, verify=not insecure, data=config.limits,
+                  until=time.monotonic() + s.deadline)
 
 
 def cache_for(config: SiteConfig) -> Cache:
@@ -121,13 +122,22 @@ def classify(location: str) -> tuple[str, str]:
 
 def update(config: SiteConfig, *, only: str | None = None, force: bool = False, progress: Progress | None = None,
            limits: Limits | None = None, fallback: Path | None = None) -> UpdateReport:
-    """Run one update; ``fallback`` is the data to start from when the cache is empty (default: bundled)."""
+    """Run one update; ``fallback`` is the data to start from when the cache is empty (default: bundled).
+
+    The whole run holds the cache's lock: a second update waits for this one and builds on its data.
+    """
     limits = limits or limits_from(config)
     plan = [classify(only)] if only else _configured(config)
     if not plan:
         raise ConfigError("no source configured: set sources.misp_galaxy, sources.mitre_attack or "
                           "sources.misp_instance, or pass --source")
     cache = cache_for(config)
+    with cache.lock():
+        return _update(config, cache, plan, force, progress, limits, fallback)
+
+
+def _update(config: SiteConfig, cache: Cache, plan: list[tuple[str, str]], force: bool, progress: Progress | None,
+            limits: Limits, fallback: Path | None) -> UpdateReport:
     in_use = load_in_use(cache, config.sources.galaxies, fallback)
     previous = in_use.generation
     names = list(config.sources.galaxies or sorted(in_use.documents))
@@ -182,7 +192,9 @@ def update(config: SiteConfig, *, only: str | None = None, force: bool = False, 
     if problems:
         return UpdateReport("failed", previous, previous, tuple(outcomes), (), tuple(problems), tuple(notes))
     try:
-        generation, changed = _stage_and_commit(cache, in_use, docs, defs, entries, sources_meta, extract, now)
+        generation, changed, warnings = _stage_and_commit(cache, in_use, docs, defs, entries, sources_meta, extract,
+                                                          now, limits)
+        notes.extend(warnings)
     except DataError as exc:
         return UpdateReport("failed", previous, previous, tuple(outcomes), (), (Problem("staging", str(cache.root),
                                                                                         str(exc)),), tuple(notes))
@@ -256,8 +268,8 @@ def _merge_attack(extract: Mapping[str, Any], docs: dict[str, Mapping[str, Any]]
 def _stage_and_commit(cache: Cache, in_use: InUse, docs: Mapping[str, Mapping[str, Any]],
                       defs: Mapping[str, Mapping[str, Any]], entries: Mapping[str, dict[str, Any]],
                       sources_meta: Mapping[str, Any], extract: Mapping[str, Any] | None,
-                      now: float) -> tuple[Generation | None, bool]:
-    """Write, prove it loads, commit; (generation in use, whether a new one was made)."""
+                      now: float, limits: Limits) -> tuple[Generation | None, bool, tuple[str, ...]]:
+    """Write, prove it loads, commit; (generation in use, whether a new one was made, what loading skipped)."""
     staging = cache.stage()
     try:
         files: dict[str, dict[str, Any]] = {}
@@ -276,7 +288,7 @@ def _stage_and_commit(cache: Cache, in_use: InUse, docs: Mapping[str, Mapping[st
                 entry.update(galaxy=info.type, version=info.version)
             files[relpath] = {**entry, "sha256": hashlib.sha256(data).hexdigest()}
         try:
-            known = load_knowledge(staging)
+            known = load_knowledge(staging, limits=limits.data)
         except Exception as exc:  # any failure to load means the data must not become current
             raise DataError(f"the new data does not load: {exc}") from exc
         if not known.actors:
@@ -284,10 +296,10 @@ def _stage_and_commit(cache: Cache, in_use: InUse, docs: Mapping[str, Mapping[st
         current = cache.current()
         if current is not None and _digests(current.manifest) == _digests({"files": files}):
             cache.discard(staging)
-            return current, False
+            return current, False, known.warnings
         manifest = {"format": 1, "created": now, "previous": in_use.generation, "files": files,
                     "sources": sources_meta, "based_on": in_use.label}
-        return cache.commit(staging, manifest), True
+        return cache.commit(staging, manifest), True, known.warnings
     except BaseException:
         cache.discard(staging)
         raise
@@ -450,7 +462,11 @@ def _bundled_status(cache: Cache, limit: int, now: float) -> StatusReport:
     else:
         note = (f"no update has run: using the galaxy data in {root}, of unknown date (installed "
                 f"{time.strftime('%Y-%m-%d', time.gmtime(created))})")
-    if (cache.root / "generations").is_dir() and any((cache.root / "generations").iterdir()):
+    why = cache.unreadable()
+    if why is not None:
+        warnings.append(f"the module cannot use the cache: {why}; it serves the bundled data. An update run as "
+                        f"another user (root) must leave the cache readable: run it as the misp-modules user")
+    elif (cache.root / "generations").is_dir() and any((cache.root / "generations").iterdir()):
         warnings.append(f"{cache.root} holds generations but no readable 'current' pointer")
     if stale:
         warnings.append(f"stale: the bundled data is {age:.0f} days old (limit {limit}); run misp-actor-enrich update")

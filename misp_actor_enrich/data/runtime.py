@@ -138,12 +138,15 @@ class Runtime:
         overrides = self._load_overrides(config, previous, errors)
         stamp = self._stamp(config)
         knowledge: Knowledge | None = None
-        generation = self.cache(config).current()
+        cache = self.cache(config)
+        generation = cache.current()
+        if generation is None and (why := cache.unreadable()) is not None:
+            problems.append(f"{why}; using the bundled data")
         if generation is not None:
             try:
                 knowledge = load_knowledge(
                     generation.path, label=f"cache generation {generation.id} ({generation.path})",
-                    overrides=overrides)
+                    overrides=overrides, limits=config.limits)
             except (ActorEnrichError, OSError, ValueError) as exc:
                 problems.append(f"cached data {generation.id} could not be loaded ({exc}); using the bundled data")
         if knowledge is None:

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import yaml
 
 from ..core.errors import ConfigError
+from ..core.galaxy import DataLimits
 from ..core.settings import MODULE_CONFIG, Settings
 from .yaml_file import YamlContext, compose, read_site_file
 
@@ -75,6 +76,7 @@ class SourcesSection:
     timeout: float = 30.0                             # seconds per connection/read, and 10x per download
     max_bytes: int = 100 * 1024 * 1024                # per file
     retries: int = 3
+    deadline: float = 900.0                           # seconds for a whole update, every source and file
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class SiteConfig:
     cache: CacheSection = CacheSection()
     sources: SourcesSection = SourcesSection()
     overrides: Path | None = None                     # None: overrides.yaml beside the config, if present
+    limits: DataLimits = DataLimits()                 # what a galaxy file may hold (update and loading)
     warnings: tuple[str, ...] = ()
 
 
@@ -227,9 +230,11 @@ def _sources_section(config: SiteConfig, node: yaml.Node, ctx: YamlContext) -> S
             values["max_bytes"] = _number(ctx, value_node, dotted, int, 1024, 2 * 1024 ** 3)
         elif key == "retries":
             values["retries"] = _number(ctx, value_node, dotted, int, 0, 10)
+        elif key == "deadline":
+            values["deadline"] = _number(ctx, value_node, dotted, float, 10, 24 * 3600)
         else:
             raise ctx.error(key_node, dotted, "unknown key; known keys are misp_galaxy, galaxies, mitre_attack, "
-                                              "misp_instance, timeout, max_bytes, retries")
+                                              "misp_instance, timeout, max_bytes, retries, deadline")
     return replace(config, sources=SourcesSection(**values))
 
 
@@ -260,6 +265,16 @@ def _number(ctx: YamlContext, node: yaml.Node, key: str, kind: type[int] | type[
     return kind(value)
 
 
+def _limits_section(config: SiteConfig, node: yaml.Node, ctx: YamlContext) -> SiteConfig:
+    values: dict[str, Any] = {}
+    known = [f.name for f in fields(DataLimits)]
+    for key, (key_node, value_node) in ctx.mapping(node, "limits").items():
+        if key not in known:
+            raise ctx.error(key_node, f"limits.{key}", f"unknown key; known keys are {', '.join(known)}")
+        values[key] = _number(ctx, value_node, f"limits.{key}", int, 1, 10_000_000)
+    return replace(config, limits=DataLimits(**values))
+
+
 Section = Callable[[SiteConfig, yaml.Node, YamlContext], SiteConfig]
 
 # YAML section name -> parser. Add sources/cache/overrides here.
@@ -269,4 +284,5 @@ SECTIONS: dict[str, Section] = {
     "cache": _cache_section,
     "sources": _sources_section,
     "overrides": _overrides_section,
+    "limits": _limits_section,
 }

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import requests
 
 from ..core.errors import ActorEnrichError, DataError, UnreachableError
-from ..core.galaxy import galaxy_info
+from ..core.galaxy import DataLimits, check_document, galaxy_info
 from .fetch import Fetched, Limits, Progress, display, fetch, join
 from .misp_api import connect
 
@@ -141,7 +141,7 @@ def _galaxy_pair(http: requests.Session, base: str, name: str, in_use: InUse, li
         expected = check_definition(definition.document, expected, where=definition.url)
     if cluster.document is not None:
         check_cluster_document(cluster.document, expected, in_use.version_floor(name, SOURCE_GALAXY), force=force,
-                               where=cluster.url)
+                               where=cluster.url, limits=limits.data)
     return pair
 
 
@@ -153,6 +153,8 @@ def _json(got: Fetched) -> Mapping[str, Any] | None:
     except ValueError as exc:
         detail = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise DataError(f"not valid JSON: {detail}", field=got.url) from None
+    except RecursionError:
+        raise DataError("not galaxy data: JSON nested too deep", field=got.url) from None
     if not isinstance(document, dict):
         raise DataError(f"expected a JSON object, got {type(document).__name__}", field=got.url)
     return document
@@ -169,8 +171,9 @@ def check_definition(document: Mapping[str, Any], expected_type: str | None, *, 
 
 
 def check_cluster_document(document: Mapping[str, Any], expected_type: str | None, version_floor: int | None, *,
-                           force: bool, where: str) -> None:
-    """Shape (values with value + uuid), galaxy type, and a version not older than the one in use."""
+                           force: bool, where: str, limits: DataLimits | None = None) -> None:
+    """Shape (values with value + uuid), limits and unique uuids, galaxy type, and a version not older
+    than the one in use."""
     values = document.get("values")
     if not isinstance(values, list) or not values:
         raise DataError("not a misp-galaxy cluster file: no 'values' list", field=where)
@@ -184,6 +187,9 @@ def check_cluster_document(document: Mapping[str, Any], expected_type: str | Non
         raise DataError("not a misp-galaxy cluster file: no 'type'", field=where)
     if expected_type is not None and gtype != expected_type:
         raise DataError(f"galaxy type is {gtype!r}, expected {expected_type!r}", field=where)
+    check = check_document(document, limits)
+    if check.refusals:
+        raise DataError("; ".join(check.refusals), field=where)
     version = document.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise DataError(f"'version' is not a whole number: {version!r}", field=where)

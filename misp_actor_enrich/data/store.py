@@ -24,7 +24,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..core.errors import DataError
 from ..core.galaxy import (
+    DataLimits,
     GalaxyInfo,
+    check_document,
     clusters_from_document,
     galaxy_info,
     is_actor_galaxy,
@@ -44,6 +46,7 @@ class GalaxyFile:
     info: GalaxyInfo
     document: Mapping[str, Any]
     path: Path
+    warnings: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -135,14 +138,18 @@ def read_json(path: Path) -> Any:
             return json.load(handle)
     except (OSError, ValueError, EOFError) as exc:
         raise DataError(f"cannot read {path}: {exc}") from exc
+    except RecursionError:
+        raise DataError(f"cannot read {path}: JSON nested too deep") from None
 
 
-def load_galaxies(root: Path, wanted: Callable[[GalaxyInfo], bool]) -> list[GalaxyFile]:
+def load_galaxies(root: Path, wanted: Callable[[GalaxyInfo], bool],
+                  limits: DataLimits | None = None) -> list[GalaxyFile]:
     """Parse the cluster files of ``root`` whose galaxy ``wanted`` accepts.
 
     Only the head of each cluster file is read to decide (misp-galaxy writes keys
     sorted, so type and category come before the values); the rest is parsed only
-    for the files we keep.
+    for the files we keep. A kept file past ``limits`` or with a uuid twice is a
+    ``DataError``; its broken entries are the file's ``warnings``.
     """
     clusters_dir = root / "clusters"
     if not clusters_dir.is_dir():
@@ -163,7 +170,10 @@ def load_galaxies(root: Path, wanted: Callable[[GalaxyInfo], bool]) -> list[Gala
         except DataError:
             continue  # not a cluster file; other files may sit beside them
         if wanted(info):
-            out.append(GalaxyFile(info, document, path))
+            check = check_document(document, limits)
+            if check.refusals:
+                raise DataError(f"{path.name}: " + "; ".join(check.refusals), field=str(root))
+            out.append(GalaxyFile(info, document, path, tuple(f"{path.name}: {w}" for w in check.warnings)))
     return out
 
 
@@ -196,7 +206,7 @@ def load_cluster_file(root: Path, name: str) -> Mapping[str, Any] | None:
 
 
 def load_knowledge(root: Path, label: str | None = None, galaxy_types: Sequence[str] | None = None,
-                   overrides: SiteOverrides | None = None) -> Knowledge:
+                   overrides: SiteOverrides | None = None, limits: DataLimits | None = None) -> Knowledge:
     """A Knowledge from a misp-galaxy folder; by default every galaxy that names threat groups."""
     wanted_types = set(galaxy_types) if galaxy_types else None
 
@@ -205,14 +215,15 @@ def load_knowledge(root: Path, label: str | None = None, galaxy_types: Sequence[
             return info.type in wanted_types
         return is_actor_galaxy(info) and not info.deprecated
 
-    files = load_galaxies(root, wanted)
+    files = load_galaxies(root, wanted, limits)
     clusters = [c for f in files for c in clusters_from_document(f.document)]
     vocabulary = Vocabulary.from_galaxy_clusters(
         load_cluster_file(root, "target-information") or {"values": []},
         load_cluster_file(root, "sector") or {"values": []},
         load_cluster_file(root, "region"),
     )
-    origin = DataOrigin(label or str(root), root, tuple(f.info for f in files))
+    origin = DataOrigin(label or str(root), root, tuple(f.info for f in files),
+                        tuple(w for f in files for w in f.warnings))
     return Knowledge(clusters, vocabulary, origin, overrides=overrides)
 
 

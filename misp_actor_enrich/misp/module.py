@@ -117,6 +117,8 @@ def handler(q: bytes | str | None = None) -> dict[str, Any]:
         request = json.loads(q)
     except (ValueError, UnicodeDecodeError) as exc:
         return {"error": one_line(f"request is not valid JSON: {exc}")}
+    except RecursionError:
+        return {"error": "request is not valid JSON: nested too deep"}
     return dict_handler(request)
 
 
