@@ -25,6 +25,7 @@ applied and whose response is then lost.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -74,6 +75,8 @@ class StandIn:
     tag_ids: dict[str, str] = field(default_factory=dict)
     owner: dict[str, str] = field(default_factory=dict)     # uuid of an event, attribute or object -> event id
     galaxies: dict[str, dict[str, Any]] = field(default_factory=dict)   # galaxy id -> galaxies/view answer
+    # A careless MISP (or proxy) that quotes the key back in its error pages, in other forms.
+    echo_key_in_errors: bool = False
     role: dict[str, Any] = field(default_factory=lambda: {"id": "1", "name": "admin", "perm_add": True,
                                                           "perm_modify": True, "perm_modify_org": True,
                                                           "perm_tag_editor": True, "perm_site_admin": True})
@@ -146,8 +149,10 @@ class StandIn:
             self.calls.append(call)
             if fault is not None and fault.mode in ("500", "drop"):
                 if fault.mode == "500":
-                    self._send(request, 500, {"name": "An Internal Error Has Occurred.",
-                                              "message": "An Internal Error Has Occurred.", "url": path})
+                    echo = (f" (request by {base64.b64encode(self.key.encode()).decode()}, "
+                            f"{self.key.lower()})" if self.echo_key_in_errors else "")
+                    self._send(request, 500, {"name": "An Internal Error Has Occurred." + echo,
+                                              "message": "An Internal Error Has Occurred." + echo, "url": path})
                 else:
                     request.close_connection = True
                 return

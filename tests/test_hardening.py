@@ -295,3 +295,82 @@ def test_status_says_when_the_cache_cannot_be_used(tmp_path: Path) -> None:
     cache.pointer.write_text("20990101T000000Z-gone\n", encoding="utf-8")
     report = status(config)
     assert any("the module cannot use the cache" in w and "missing or incomplete" in w for w in report.warnings)
+
+
+# --- secrets ------------------------------------------------------------------------------------------
+
+KEY = "Zx9VqT3mKp7LwR2sYb6NcD4hJf8GtA1eUo5Ii0Qy"
+
+
+@pytest.mark.parametrize("form", [KEY, KEY.lower(), KEY.upper(), "Wng5VnFUM21LcDdMd1Iyc1liNk5jRDRoSmY4R3RBMWVVbzVJaTBReQ==",
+                                  "Wng5VnFUM21LcDdMd1Iyc1liNk5jRDRoSmY4R3RBMWVVbzVJaTBReQ"])
+def test_the_key_is_masked_in_any_form_misp_may_echo(form: str) -> None:
+    """A MISP that echoed the key in base64 or lower case put it in the output, report and state files."""
+    from misp_actor_enrich.data.secrets import Redactor
+
+    assert Redactor([KEY])(f"403: authentication failed for {form}.") == "403: authentication failed for ***."
+
+
+@pytest.mark.parametrize(("url", "safe"), [
+    ("https://admin:hunter2@misp.example.org/events", "https://***@misp.example.org/events"),
+    ("https://misp.example.org/clusters/x.json?token=abc123&v=2", "https://misp.example.org/clusters/x.json?token=***&v=2"),
+    ("http://mirror.local/galaxy?api_key=s3cr3t", "http://mirror.local/galaxy?api_key=***"),
+])
+def test_credentials_in_urls_never_reach_output(url: str, safe: str) -> None:
+    from misp_actor_enrich.data.secrets import safe_url
+
+    assert safe_url(url) == safe and safe_url(f"could not reach {url}: refused") == f"could not reach {safe}: refused"
+
+
+def test_enrich_events_keeps_no_credentials_anywhere(tmp_path: Path) -> None:
+    """The key echoed by MISP in base64 and lower case, and a URL's user:password, reach neither the output,
+    nor the report, nor the state file."""
+    import base64
+    import subprocess
+    import sys
+
+    from misp_standin import StandIn
+
+    def run(url: str, key: str, folder: Path) -> str:
+        env = {**os.environ, "MISP_KEY": key, "XDG_CONFIG_HOME": str(folder / "c")}
+        done = subprocess.run([sys.executable, "-m", "misp_actor_enrich", "enrich-events", "--url", url, "--all",
+                               "--json", "--no-progress", "--state", str(folder / "state.json"),
+                               "--report", str(folder / "report.json")], capture_output=True, text=True, env=env,
+                              timeout=120)
+        return done.stdout + done.stderr + "".join(p.read_text() for p in folder.glob("*.json"))
+
+    with StandIn() as misp:
+        misp.echo_key_in_errors = True
+        misp.add_event("e", [{"type": "threat-actor", "value": "Reaper", "category": "Attribution"}])
+        misp.fail_on(lambda call: call.is_write, times=50)        # every write fails, quoting the key
+        written = run(misp.url, misp.key, tmp_path / "echo")
+    assert "An Internal Error Has Occurred. (request by ***, ***)" in written     # the error itself is kept
+    for secret in (misp.key, misp.key.lower(), base64.b64encode(misp.key.encode()).decode()):
+        assert secret not in written, secret
+    written = run("http://admin:hunter2@127.0.0.1:9", KEY, tmp_path / "userinfo")
+    assert "127.0.0.1:9" in written and "hunter2" not in written and KEY not in written
+
+
+# --- echo and amplification ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("config", [{"x" * 1_000_000: "1"}, {"galaxy_types": "threat-actor," + "y" * 1_000_000},
+                                    {"max_links": "9" * 1_000_000}])
+def test_a_huge_config_value_is_not_echoed(payload: Payload, config: dict[str, str]) -> None:
+    """A 1 MB config key or value came back whole inside the error."""
+    body = module.dict_handler(payload(config=config))
+    assert "error" in body and len(body["error"]) <= 300 and "\n" not in body["error"]
+
+
+@pytest.mark.parametrize(("detail", "ceiling"), [(None, 300_000), ("full", 2_000_000)])
+def test_a_comment_naming_every_actor_is_not_amplified(payload: Payload, bundled: Knowledge,
+                                                       detail: str | None, ceiling: int) -> None:
+    """A 24 KB comment naming every actor returned 6.7 MB."""
+    import json
+
+    text = ", ".join(actor.name for actor in bundled.actors)
+    request = payload(value=text, config={"detail": detail})
+    request["attribute"]["type"] = "comment"
+    body = _bounded(lambda: module.dict_handler(request), seconds=2)
+    size = len(json.dumps(body))
+    assert size < ceiling and len(body["results"]["Tag"]) > 1000, size

@@ -34,6 +34,7 @@ from ..core.errors import ActorEnrichError, AuthenticationError, ConfigError
 from ..core.settings import check_galaxy_types
 from ..data.cache import write_json_atomic
 from ..data.misp_api import connect, quiet_pymisp
+from ..data.secrets import Redactor, safe_url
 from .selection import select, selection_from
 
 EXIT_OK, EXIT_HUMAN, EXIT_USAGE, EXIT_FAILED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
@@ -96,16 +97,16 @@ def add_parser(subparsers: Any) -> None:
 def run_command(args: argparse.Namespace) -> int:
     from ..data import runtime, site_config
 
-    redact = _Redactor()
+    redact = Redactor()
     try:
         state_path, state = _state_for(args)
         site = site_config.load(args.config)
         for warning in site.warnings:
             print(f"misp-actor-enrich: warning: {warning}", file=sys.stderr)
         url, key, ssl = _connection(args, site)
-        redact.key = key
-        if state is not None and state["url"] != url.rstrip("/"):
-            raise ConfigError(f"was written for {state['url']}, not {url}", field=str(state_path))
+        redact.add(key)
+        if state is not None and state["url"] != safe_url(url.rstrip("/")):
+            raise ConfigError(f"was written for {state['url']}, not {safe_url(url)}", field=str(state_path))
         if state is None:
             selection = selection_from(args)
             if args.page_size < 1:
@@ -136,7 +137,7 @@ def run_command(args: argparse.Namespace) -> int:
             try:
                 ids, missing = select(misp, selection, args.page_size)
             except Exception as exc:  # PyMISP and requests raise many kinds; nothing was written yet
-                print(f"misp-actor-enrich: MISP's event search failed at {url}: {redact(_short(exc))}",
+                print(f"misp-actor-enrich: MISP's event search failed at {safe_url(url)}: {redact(_short(exc))}",
                       file=sys.stderr)
                 return EXIT_UNREACHABLE
             if missing:
@@ -148,10 +149,10 @@ def run_command(args: argparse.Namespace) -> int:
                 print(f"misp-actor-enrich: warning: no event matched {selection.describe()}; nothing to do",
                       file=sys.stderr)
                 return EXIT_NOTHING
-            state = {"version": STATE_VERSION, "url": url.rstrip("/"), "tag_scope": args.tag_scope,
+            state = {"version": STATE_VERSION, "url": safe_url(url.rstrip("/")), "tag_scope": args.tag_scope,
                      "selection": asdict(selection), "events": ids, "done": [], "failed": {}}
         report = _run(misp, state, state_path, known, site.module, args, redact)
-    _output(report, args)
+    _output(report, args, redact)
     return int(report["exit_code"])
 
 
@@ -174,7 +175,7 @@ def _role_allows(misp: Any, *permissions: str) -> bool:
 
 
 def _run(misp: Any, state: dict[str, Any], state_path: Path, known: Any, settings: Any,
-         args: argparse.Namespace, redact: "_Redactor") -> dict[str, Any]:
+         args: argparse.Namespace, redact: Redactor) -> dict[str, Any]:
     import requests
     from pymisp.exceptions import PyMISPError
 
@@ -289,12 +290,6 @@ def _state_for(args: argparse.Namespace) -> tuple[Path, dict[str, Any] | None]:
     return path, state
 
 
-class _Redactor:
-    def __init__(self) -> None:
-        self.key: str | None = None
-
-    def __call__(self, text: str) -> str:
-        return text.replace(self.key, "***") if self.key else text
 
 
 def _short(exc: BaseException) -> str:
@@ -322,7 +317,9 @@ class _Progress:
             self.stream.flush()
 
 
-def _output(report: dict[str, Any], args: argparse.Namespace) -> None:
+def _output(report: dict[str, Any], args: argparse.Namespace, redact: Redactor) -> None:
+    # Whatever MISP answered (errors, titles) went into the report: nothing in it may carry the key.
+    report = json.loads(redact(json.dumps(report, ensure_ascii=False)))
     if args.report:
         write_json_atomic(args.report, report)
     if args.json:

@@ -142,7 +142,9 @@ def _config(args: argparse.Namespace) -> SiteConfig:
 
 
 def _redact(text: str, key: str) -> str:
-    return text.replace(key, "***") if key else text
+    from ..data.secrets import Redactor
+
+    return Redactor([key])(text)
 
 
 def _print_update(report: Any, out: TextIO, key: str, seconds: float) -> None:

@@ -23,7 +23,14 @@ from typing import Iterable, Iterator, Mapping, Sequence
 from .evidence import own_attack_ids
 from .identity import Identities
 from .models import Actor, Candidate, Resolution, Status, Tier
-from .names import clean, digits, normalise, qualifier_parts, strip_generic, strip_operation
+from .names import (
+    clean,
+    digits,
+    normalise,
+    qualifier_parts,
+    strip_generic,
+    strip_operation,
+)
 
 SUGGESTION_MIN_SCORE = 0.75
 SUGGESTION_LIMIT = 5

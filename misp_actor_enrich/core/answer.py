@@ -7,7 +7,7 @@ miss is a suggestion, tagged only above a configured score.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .knowledge import Knowledge
 from .models import Candidate, Resolution, Status, Targeting
@@ -21,13 +21,19 @@ class Finding:
     """One actor to report for the query."""
 
     candidate: Candidate
-    targeting: Targeting
     tags: tuple[str, ...]        # what we attach; empty when reported untagged
     role: str                    # "resolved", "candidate" or "suggestion"
+    knowledge: Knowledge = field(repr=False, compare=False)
 
     @property
     def tagged(self) -> bool:
         return bool(self.tags)
+
+    @property
+    def targeting(self) -> Targeting:
+        # Looked up when shown (the knowledge keeps it per actor): a text naming a thousand actors
+        # renders objects for a few, and only those need their targeting read.
+        return self.knowledge.targeting(self.candidate.actor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +66,9 @@ def answer(resolution: Resolution, knowledge: Knowledge, settings: Settings, *, 
     findings = tuple(
         Finding(
             candidate=cand,
-            targeting=knowledge.targeting(cand.actor),
             tags=tags_for(cand, settings) if tag and may_tag else (),
             role=role,
+            knowledge=knowledge,
         )
         for cand in chosen
     )

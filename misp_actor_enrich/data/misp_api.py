@@ -13,7 +13,12 @@ import logging
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from ..core.errors import ActorEnrichError, AuthenticationError, DataError, UnreachableError
+from ..core.errors import (
+    ActorEnrichError,
+    AuthenticationError,
+    DataError,
+    UnreachableError,
+)
 
 
 def connect(url: str, key: str, ssl: bool | str, timeout: float) -> Any:

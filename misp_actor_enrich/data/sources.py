@@ -26,6 +26,7 @@ from ..core.errors import ActorEnrichError, DataError, UnreachableError
 from ..core.galaxy import DataLimits, check_document, galaxy_info
 from .fetch import Fetched, Limits, Progress, display, fetch, join
 from .misp_api import connect
+from .secrets import Redactor
 
 SOURCE_GALAXY, SOURCE_ATTACK, SOURCE_INSTANCE = "misp-galaxy", "mitre-attack", "misp-instance"
 SOURCE_BUNDLED = "bundled"
@@ -448,6 +449,5 @@ def _misp_error(answer: Any) -> str:
 
 
 def _redact(exc: BaseException, key: str) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    text = text.replace(key, "***") if key else text
+    text = Redactor([key])(" ".join(str(exc).split()) or type(exc).__name__)
     return text if len(text) <= 300 else text[:297] + "..."
