@@ -99,8 +99,10 @@ class MispObject:
         self.attributes.append(made)
 
     def reference(self, referenced_uuid: str, relationship_type: str) -> None:
-        self.references.append({"uuid": placeholder_uuid(), "object_uuid": self.uuid,
-                                "referenced_uuid": referenced_uuid, "relationship_type": relationship_type})
+        # No uuid of its own: MISP makes one when it saves a reference from module results (it
+        # ignores a sent one on every path), and one fewer fresh uuid per reference on every answer.
+        self.references.append({"object_uuid": self.uuid, "referenced_uuid": referenced_uuid,
+                                "relationship_type": relationship_type})
 
     def to_dict(self) -> dict[str, Any]:
         relations = {a["object_relation"] for a in self.attributes}

@@ -31,10 +31,13 @@ def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover
 
     The body for one (answer, settings, hover) is built and checked once, and kept;
     each call gets a copy with fresh uuid4s and the input's uuid, so no two answers
-    share a uuid (MISP requires them unique across events).
+    share a uuid (MISP requires them unique across events). A hover answer is only
+    shown, never saved: it references no input and is stamped once, then reused.
     """
     if not answer.findings:
         return {"results": {}}
+    if hover:
+        input_uuid = None
     # Everything the body depends on: the resolution, what policy made of it, settings, path.
     decisions = tuple((f.role, f.tags) for f in answer.findings)
     key = (answer.resolution, decisions, settings, input_uuid is not None, hover, notices)
@@ -45,6 +48,8 @@ def results(answer: Answer, settings: Settings, *, input_uuid: str | None, hover
         if len(_rendered) >= _RENDERED_LIMIT:
             _rendered.clear()  # crude bound; a race only renders twice
         _rendered[key] = template
+    if hover:
+        return {"results": template.shown()}
     return {"results": template.stamp(input_uuid)}
 
 
@@ -56,19 +61,27 @@ _rendered: dict[tuple[Any, ...], "_Template"] = {}
 class _Template:
     """A rendered body with placeholder uuids; ``stamp`` copies it with fresh ones.
 
-    The copy is shallow where nothing changes (strings are shared) and new wherever
-    a uuid or a mutable list lives, so callers may edit what they get.
+    The copy is new wherever a uuid lives (attributes, objects, references) and shares
+    the rest (strings, tag lists): treat a stamped body as read-only, as misp-modules does
+    (it only serialises it).
     """
 
-    __slots__ = ("body", "slot_of")
+    __slots__ = ("body", "slot_of", "_shown")
 
     def __init__(self, body: dict[str, Any]) -> None:
         self.body = body
+        self._shown: dict[str, Any] | None = None
         self.slot_of: dict[str, int] = {}
         for entity in (*body.get("Attribute", ()), *body.get("Object", ())):
             self.slot_of.setdefault(entity["uuid"], len(self.slot_of))
-            for inner in (*entity.get("Attribute", ()), *entity.get("ObjectReference", ())):
+            for inner in entity.get("Attribute", ()):
                 self.slot_of.setdefault(inner["uuid"], len(self.slot_of))
+
+    def shown(self) -> dict[str, Any]:
+        """One stamped copy, kept: for answers MISP only displays (hover)."""
+        if self._shown is None:
+            self._shown = self.stamp(None)     # a race only stamps twice
+        return self._shown
 
     def stamp(self, input_uuid: str | None) -> dict[str, Any]:
         fresh = _uuid4s(len(self.slot_of))
@@ -77,17 +90,13 @@ class _Template:
             new[_INPUT_PLACEHOLDER] = input_uuid
 
         def attribute_copy(a: dict[str, Any]) -> dict[str, Any]:
-            copied = {**a, "uuid": new[a["uuid"]]}
-            if "Tag" in a:
-                copied["Tag"] = [dict(t) for t in a["Tag"]]
-            return copied
+            return {**a, "uuid": new[a["uuid"]]}
 
         def object_copy(o: dict[str, Any]) -> dict[str, Any]:
             copied = {**o, "uuid": new[o["uuid"]], "Attribute": [attribute_copy(a) for a in o["Attribute"]]}
             if "ObjectReference" in o:
                 copied["ObjectReference"] = [
-                    {**r, "uuid": new[r["uuid"]], "object_uuid": new[r["object_uuid"]],
-                     "referenced_uuid": new[r["referenced_uuid"]]}
+                    {**r, "object_uuid": new[r["object_uuid"]], "referenced_uuid": new[r["referenced_uuid"]]}
                     for r in o["ObjectReference"]]
             return copied
 
@@ -98,7 +107,7 @@ class _Template:
         if "Object" in body:
             out["Object"] = [object_copy(o) for o in body["Object"]]
         if "Tag" in body:
-            out["Tag"] = [dict(t) for t in body["Tag"]]
+            out["Tag"] = body["Tag"]
         return out
 
 
