@@ -24,7 +24,9 @@ from typing import Any, Callable, Sequence
 from timing import (MODULE, QUERIES_FILE, UI_PAYLOAD, Report, Server, default_config, exit_on_sigterm, finish,
                     load_queries, log, parser, post_query, start, summary, ui_payload)
 
-TARGETS = {"throughput_ratio": 0.70}  # /query req/s >= 70 % of a trivial module's on the same server
+# /query req/s for the query-set mix (resolved, ambiguous, near-miss, unknown names) >= 85 % of a
+# do-nothing module's on the same server in the same run, sent the very same requests.
+TARGETS = {"throughput_ratio": 0.85}
 TRIVIAL = "trivial_echo"
 CANNED = "canned_reply"
 
@@ -132,17 +134,18 @@ def bench_throughput(report: Report, queries: list[tuple[str, str]], requests: i
     (root / "canned_reply.json").write_text(json.dumps(module.dict_handler(a_ui)), encoding="utf-8")
     shutil.copy2(modules_root / "expansion" / f"{MODULE}.py", root / "expansion" / f"{MODULE}.py")
 
-    trivial_label = f"{TRIVIAL} (a_ui payload)"
+    trivial_label = f"{TRIVIAL} (query-set mix)"
     ours_label = f"{MODULE} (a_ui payload, 'Reaper')"
     mix_label = f"{MODULE} (query-set mix, default config)"
     canned_label = f"{CANNED} (actor_enrich's reply, no work)"
-    runs = {trivial_label: [json.dumps({**a_ui, "module": TRIVIAL, "config": {}}).encode()],
+    mix = [ui_payload(q, default_config()) for _, q in queries]
+    runs = {trivial_label: [json.dumps({**body, "module": TRIVIAL}).encode() for body in mix],
             ours_label: [json.dumps(a_ui).encode()],
-            mix_label: [json.dumps(ui_payload(q, default_config())).encode() for _, q in queries],
+            mix_label: [json.dumps(body).encode() for body in mix],
             canned_label: [json.dumps({**a_ui, "module": CANNED, "config": {}}).encode()]}
 
     serial = {f"{trivial_label}, concurrency 1": runs[trivial_label],
-              f"{ours_label}, concurrency 1": runs[ours_label]}
+              f"{mix_label}, concurrency 1": runs[mix_label]}
     elapsed = {label: 0.0 for label in (*runs, *serial)}
     latencies: dict[str, list[int]] = {label: [] for label in elapsed}
     error_replies = {label: 0 for label in elapsed}
@@ -178,7 +181,7 @@ def bench_throughput(report: Report, queries: list[tuple[str, str]], requests: i
 
     rates = {label: len(latencies[label]) / elapsed[label] for label in elapsed}
     cpu_per_request_ms = {label: server_cpu[label] / len(latencies[label]) * 1e3 for label in elapsed}
-    ratio = rates[ours_label] / rates[trivial_label]
+    ratio = rates[mix_label] / rates[trivial_label]
     report.section(f"/query on one real misp-modules server ({requests} requests per module, "
                    f"concurrency {concurrency}, keep-alive http.client)")
     for label in elapsed:
@@ -186,8 +189,10 @@ def bench_throughput(report: Report, queries: list[tuple[str, str]], requests: i
         report.row(f"req/s, {label}", f"{rates[label]:,.0f} /s",
                    f"latency p50 {spread['p50']:.1f} / p99 {spread['p99']:.1f} ms; server CPU "
                    f"{cpu_per_request_ms[label]:.2f} ms/req")
-    report.check(f"ratio {MODULE} / {TRIVIAL}", ratio * 100, "{:.0f}", TARGETS["throughput_ratio"] * 100, ">=", " %")
-    report.row(f"ratio query-set mix / {TRIVIAL}", f"{rates[mix_label] / rates[trivial_label] * 100:.0f} %")
+    report.check(f"ratio {MODULE} / {TRIVIAL}, query-set mix", ratio * 100, "{:.0f}", TARGETS["throughput_ratio"] * 100,
+                 ">=", " %")
+    report.row(f"ratio {MODULE} 'Reaper' with aliases=1 / {TRIVIAL}",
+               f"{rates[ours_label] / rates[trivial_label] * 100:.0f} %", "one heavy answer (every alias an attribute)")
     report.row(f"ratio {CANNED} / {TRIVIAL}", f"{rates[canned_label] / rates[trivial_label] * 100:.0f} %",
                "ceiling for a reply this size: only serialising and moving it")
     report.note("the client runs in this process on the same machine; every module pays the same client cost")
