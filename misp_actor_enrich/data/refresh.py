@@ -198,7 +198,11 @@ def _update(config: SiteConfig, cache: Cache, plan: list[tuple[str, str]], force
     except DataError as exc:
         return UpdateReport("failed", previous, previous, tuple(outcomes), (), (Problem("staging", str(cache.root),
                                                                                         str(exc)),), tuple(notes))
-    _write_last_check(cache, generation.id if generation else previous, now)
+    try:
+        _write_last_check(cache, generation.id if generation else previous, now)
+    except OSError as exc:      # the new data is in use already: say so, do not report a failure
+        notes.append(f"could not record the time of this check ({exc.strerror or exc}); status may call "
+                     f"the data stale")
     if not changed:
         return UpdateReport("up-to-date", previous, previous, tuple(outcomes), (), (), tuple(notes))
     changes = tuple(c for name in sorted(docs) if (c := diff_documents(in_use.documents.get(name), docs[name])))
