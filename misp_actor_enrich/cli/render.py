@@ -6,8 +6,10 @@ users' scripts read.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Sequence, TextIO
 
+from ..core.knowledge import Knowledge
 from ..core.models import Candidate, Resolution, Status, Targeting, TargetItem
 
 
@@ -112,3 +114,13 @@ def print_candidate(cand: Candidate, targeting: Targeting, out: TextIO, *, tagge
     for label, values in rows:
         if values:
             out.write(f"{indent}{label + ':':10}{', '.join(values)}\n")
+
+
+def knowledge_in_use() -> Knowledge:
+    """The process-wide knowledge, after warning on stderr about site files it could not use."""
+    from ..data import runtime
+
+    known = runtime.current()
+    for error in runtime.site_errors():   # the last good files are in force meanwhile
+        print(f"misp-actor-enrich: warning: {error}; using the last good file until it is fixed", file=sys.stderr)
+    return known

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.models import Status
 from .exit_codes import EXIT_OK, EXIT_UNRESOLVED, RESOLVE_EPILOG
-from .render import print_resolution, resolution_dict
+from .render import knowledge_in_use, print_resolution, resolution_dict
 
 
 def add_parser(subparsers: Any) -> None:
@@ -26,11 +26,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import runtime
-
-    known = runtime.current()
-    for error in runtime.site_errors():   # the last good files are in force meanwhile
-        print(f"misp-actor-enrich: warning: {error}; using the last good file until it is fixed", file=sys.stderr)
+    known = knowledge_in_use()
     code = EXIT_OK
     for name in args.names:
         resolution = known.resolve(name)

@@ -11,7 +11,7 @@ from typing import Any
 from ..core.errors import InputError
 from ..core.models import Status
 from .exit_codes import EXIT_OK, EXIT_UNRESOLVED, RESOLVE_EPILOG
-from .render import resolution_dict
+from .render import knowledge_in_use, resolution_dict
 
 
 def add_parser(subparsers: Any) -> None:
@@ -25,11 +25,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import runtime
-
-    known = runtime.current()
-    for error in runtime.site_errors():   # the last good files are in force meanwhile
-        print(f"misp-actor-enrich: warning: {error}; using the last good file until it is fixed", file=sys.stderr)
+    known = knowledge_in_use()
     scanner = known.scanner
     code = EXIT_OK
     for source in args.files or ["-"]:
