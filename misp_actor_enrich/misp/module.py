@@ -166,7 +166,8 @@ def _answer_text(request: Request, known: "Knowledge", notices: tuple[str, ...])
     for finding in known.scanner.scan(request.value).findings:
         reply = answer(finding.resolution, known, request.settings)
         if reply.findings and (reply.tagged or not request.automated):
-            found.append((reply, finding.snippet))
+            # Where it was found, and why it counted when the name alone would not have.
+            found.append((reply, f"{finding.snippet} ({finding.because})" if finding.because else finding.snippet))
     return text_results(found, request.settings, input_uuid=request.input_uuid, notices=notices)
 
 
