@@ -55,6 +55,8 @@ def expected_actor(knowledge: Knowledge, name: str) -> tuple[int, str]:
 def evaluate(entry: dict[str, Any], knowledge: Knowledge) -> Outcome:
     expected = dict(expected_actor(knowledge, n) for n in entry.get("actors") or ())
     not_ids = {expected_actor(knowledge, n)[0] for n in entry.get("not") or ()}
+    if not_ids & set(expected):
+        raise ValueError(f"{entry['id']}: a 'not' name means an expected actor on {knowledge.origin.label}")
     ambiguous = {n.casefold(): n for n in entry.get("ambiguous") or ()}
     found: dict[int, str] = {}
     right: set[str] = set()

@@ -43,12 +43,14 @@ _WHICH = (r"(?:which|that|whom|who)\s+(?:(?:is|are|was|were|has\s+been|have\s+be
           r"(?:\s+(?:it|them|the\s+\w+|this\s+\w+))?(?:\s+as)?)")
 _DESCRIBED = (r"(?:(?:an?|the)\s+(?:[\w&.'’-]+\s+){0,4}?(?:group|actor|apt|gang|team|crew|cluster|adversary|collective|"
               r"unit|operators?|hackers)\s*,?\s+)")
+# An actor word the first name may carry: "the Reaper group, which FireEye calls APT37".
+_WORD = r"(?:\s+(?:group|team|gang|crew|actors?|apt|hackers|operators|threat\s+actor))?"
 _OPENER = re.compile(
-    rf"{_Q}(?:[,;:–—-]{_Q})?{_DESCRIBED}?(?:{_WHICH}|{_ALIAS}){_Q}:?{_Q}"
-    rf"|{_Q},{_Q}or\s+{_Q}"                                              # "X, or Y"
-    rf"|\s*/\s*",                                                       # "X / Y"
+    rf"{_WORD}{_Q}(?:[,;:–—-]{_Q})?{_DESCRIBED}?(?:{_WHICH}|{_ALIAS}){_Q}:?{_Q}"
+    rf"|{_WORD}{_Q},{_Q}or\s+{_Q}"                                       # "X, or Y"
+    r"|\s*/\s*",                                                       # "X / Y"
     re.IGNORECASE)
-_BRACKET = re.compile(rf"{_Q}[(\[（]{_Q}(?:(?:{_ALIAS}|or)[\s:]*{_Q})?", re.IGNORECASE)
+_BRACKET = re.compile(rf"{_WORD}{_Q}[(\[（]{_Q}(?:(?:{_ALIAS}|or)[\s:]*{_Q})?", re.IGNORECASE)
 _CLOSE = re.compile(rf"{_Q}[)\]）]")
 _CONTINUE = re.compile(
     rf"{_Q}(?:[,;/]{_Q})?(?:(?:and|or|as\s+well\s+as)\s+{_Q})?(?:[A-Z][\w&.'’-]*\s+(?:as\s+)?{_Q})?"

@@ -32,7 +32,7 @@ _TERMS = (
 # Written this way only in security prose: "APT" in capitals (a whole word), "trojan" in lower case.
 _CASED = (("APT", True), ("APTs", True), ("trojan", False))
 _CVE = re.compile(r"cve-\d{4}-\d{4,}")
-_DEFANGED = re.compile(r"hxxps?://|\[\.\]\w")
+_DEFANGED = re.compile(r"hxxps?://\S+|[\w.-]*\w\[\.\]\w[\w.\[\]-]*")     # matched where "hxxp" or "[.]" is
 _TECHNIQUE = re.compile(r"T1\d{3}(?:\.\d{3})?\b")
 _IPV4_CORE = re.compile(r"\.\d{1,3}\.\d{1,3}\.")        # starts with a literal: fast to search for
 _IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.|\[\.\])){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.]\w)")
@@ -48,10 +48,19 @@ def security_subject(text: str) -> str | None:
     for term, whole in _CASED:
         if _word_at(text, term, whole) >= 0:
             return term
-    for pattern in (_CVE, _DEFANGED):
-        found = pattern.search(lowered)
-        if found is not None:
-            return found.group()
+    found = _CVE.search(lowered)
+    if found is not None:
+        return found.group()
+    for mark in ("hxxp", "[.]"):
+        at = lowered.find(mark)
+        while at >= 0:
+            start = at
+            while start > max(0, at - 64) and (lowered[start - 1].isalnum() or lowered[start - 1] in "-._[]"):
+                start -= 1                      # back to the defanged name's first character
+            found = _DEFANGED.match(lowered, start)
+            if found is not None and found.end() > at:
+                return found.group()
+            at = lowered.find(mark, at + 1)
     for found in _TECHNIQUE.finditer(text):
         if found.start() == 0 or not text[found.start() - 1].isalnum():
             return found.group()
