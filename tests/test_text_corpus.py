@@ -14,6 +14,7 @@ from text_corpus import evaluate, expected_actor, load_corpus
 from misp_actor_enrich.core.knowledge import Knowledge
 
 CORPUS = load_corpus("corpus")
+HELDOUT = load_corpus("heldout")
 
 
 def test_the_corpus_is_as_described() -> None:
@@ -22,7 +23,14 @@ def test_the_corpus_is_as_described() -> None:
     assert len({e["id"] for e in CORPUS}) == len(CORPUS)
 
 
-@pytest.mark.parametrize("entry", CORPUS, ids=[e["id"] for e in CORPUS])
+def test_the_heldout_set_is_separate() -> None:
+    kinds = [e["kind"] for e in HELDOUT]
+    assert len(HELDOUT) >= 15 and "security" in kinds and "other" in kinds
+    assert not {e["id"] for e in HELDOUT} & {e["id"] for e in CORPUS}
+    assert not {e["text"] for e in HELDOUT} & {e["text"] for e in CORPUS}
+
+
+@pytest.mark.parametrize("entry", CORPUS + HELDOUT, ids=[e["id"] for e in CORPUS + HELDOUT])
 def test_a_corpus_text_yields_exactly_its_actors(entry: dict[str, Any], real: Knowledge) -> None:
     outcome = evaluate(entry, real)
     assert not outcome.false, f"false actors on {real.origin.label}"
