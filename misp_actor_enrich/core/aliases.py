@@ -194,11 +194,13 @@ class AliasIndex:
         return Resolution(query, Status.AMBIGUOUS, candidates, reason=reason)
 
     def holders(self, name: str) -> tuple[Candidate, ...]:
-        """Every actor that answers to ``name`` on some tier, however weakly, best claim first.
+        """Every actor that holds ``name``, however weakly (one galaxy's synonym), best claim first.
 
         ``resolve`` says what a name means alone; this says who could be meant at all, so
-        that names a text gives side by side can narrow each other (``apposition``).
-        Overrides hold: an ignored name has no holder, a pinned one only its actor.
+        that names a text gives side by side can narrow each other (``apposition``). Like
+        ``resolve``, names without generic words ("Dragonfly 2.0" inside another name) count
+        only when no name is exactly this one. Overrides hold: an ignored name has no
+        holder, a pinned one only its actor.
         """
         text = clean(name)
         key = normalise(text)
@@ -210,7 +212,8 @@ class AliasIndex:
         folded = text.casefold()
         best: dict[int, Candidate] = {}
         ranked = [(h.tier if h.name.casefold() == folded else Tier.NORMALISED, h) for h in self._by_key.get(key, ())]
-        ranked += [(Tier.QUALIFIED, h) for h in self._by_stripped.get(key, ())]
+        if not ranked:
+            ranked = [(Tier.QUALIFIED, h) for h in self._by_stripped.get(key, ())]
         for tier, hit in ranked:
             held = best.get(hit.actor)
             if held is None or tier < held.tier:

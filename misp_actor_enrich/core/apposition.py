@@ -72,8 +72,8 @@ def runs(text: str, spans: Sequence[tuple[int, int]]) -> list[list[int]]:
     run = [0] if spans else []
     introduced = bracket = False
     for i in range(1, len(spans)):
-        gap = text[spans[i - 1][1]:spans[i][0]]
-        link = _link(gap, introduced, bracket) if len(gap) <= MAX_GAP else None
+        end, start = spans[i - 1][1], spans[i][0]
+        link = _link(text[end:start], introduced, bracket) if start - end <= MAX_GAP else None
         if link is None:
             if len(run) > 1:
                 out.append(run)
@@ -88,14 +88,14 @@ def runs(text: str, spans: Sequence[tuple[int, int]]) -> list[list[int]]:
 
 def _link(gap: str, introduced: bool, bracket: bool) -> tuple[bool, bool] | None:
     """(introduced, inside a bracket) after the gap when it joins two names of one actor, else None."""
-    closed = _CLOSE.match(gap)
+    closed = _CLOSE.match(gap) if ")" in gap or "]" in gap or "）" in gap else None
     if closed is not None:
         if not bracket:
             return None
         gap, bracket = gap[closed.end():], False
         if not gap.strip():
             return None
-    if _BRACKET.fullmatch(gap):
+    if ("(" in gap or "[" in gap or "（" in gap) and _BRACKET.fullmatch(gap):
         return introduced, True
     if _OPENER.fullmatch(gap):
         return True, bracket
