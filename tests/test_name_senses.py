@@ -48,6 +48,15 @@ def test_places_come_from_the_vocabulary_galaxies(vocab: Vocabulary) -> None:
     assert senses.of("Kimsuky") is Sense.DISTINCTIVE
 
 
+def test_everyday_words_are_no_short_form_of_a_longer_name(vocab: Vocabulary) -> None:
+    """The scanner indexes "Iron Group" but not "Iron"; "NSO" (of "NSO Group") stays, needing evidence."""
+    senses = NameSenses(vocab.place)
+    assert senses.everyday("Iron") and senses.everyday("the Conference") and senses.everyday("Big Bang")
+    assert senses.everyday("Japan")
+    assert not senses.everyday("NSO") and not senses.everyday("Gallium") and not senses.everyday("Poseidon")
+    assert senses.of("NSO") is Sense.ORDINARY
+
+
 def test_the_tables_do_not_overlap() -> None:
     other = frozenset().union(*OTHER_MEANINGS.values())
     assert not other & ORDINARY_WORDS

@@ -108,12 +108,13 @@ def narrow(text: str, spans: Sequence[tuple[int, int]], resolutions: Sequence[Re
            holders: Callable[[str], tuple[Candidate, ...]]) -> list[Narrowed]:
     """The names whose meaning changes because the text gives them side by side with others."""
     out: list[Narrowed] = []
-    held: dict[int, dict[int, Candidate]] = {}
+    held: dict[str, dict[int, Candidate]] = {}      # by name as written: a report repeats its names
 
     def holding(i: int) -> dict[int, Candidate]:
-        if i not in held:
-            held[i] = {c.actor.id: c for c in holders(clean(text[spans[i][0]:spans[i][1]]))}
-        return held[i]
+        written = text[spans[i][0]:spans[i][1]]
+        if written not in held:
+            held[written] = {c.actor.id: c for c in holders(clean(written))}
+        return held[written]
 
     for run in runs(text, spans):
         if len({_actor_id(resolutions[i]) for i in run}) == 1 and _actor_id(resolutions[run[0]]) is not None:

@@ -3,7 +3,8 @@
 A name's sense depends on the name alone (its words), never on the galaxy that holds it,
 so every galaxy's names get the same treatment: threat actors today, ransomware groups
 ("Royal", "Hive", "Cuba") when their galaxy is read. ``NameSenses.of`` is the one entry
-point; the scanner asks it once per indexed name.
+point; the scanner asks it once per indexed name, so a new galaxy's names need nothing but
+their words in the tables below (a country such as "Cuba" needs not even that).
 
 * ``ORDINARY``: an everyday word or phrase ("Reaper", "Silence", "Conference", "Big Bang"),
   a chemical element, a country or region of the vocabulary galaxies, a name of three
@@ -83,7 +84,7 @@ OTHER_MEANINGS: dict[str, frozenset[str]] = {
     "fiction, film and toys": _words("akira handala labubu popeye quarian sandworm superman tonto"),
     "people and their names": _words("confucius hastati kazu madi markopolo mogilevich sarit sima vovan"),
     "insects and other animals": _words("""
-        appleworm carderbee crambus daggerfly dragonfly hyadina jewelbug jointworm karakurt lancefly
+        appleworm candiru carderbee crambus daggerfly dragonfly hyadina jewelbug jointworm karakurt lancefly
         nodaria orangeworm seedworm shuckworm stonefly suckfly thrip timberworm tortoiseshell vedalia
         witchetty
     """),
@@ -93,7 +94,7 @@ OTHER_MEANINGS: dict[str, frozenset[str]] = {
 }
 OTHER_PHRASES = _phrases("""
     c major, dust storm, elephant beetle, emperor dragonfly, lotus blossom, neva flood, oka flood,
-    saffron rose, sea turtle, velvet ant, volga flood
+    ruza flood, saffron rose, sea turtle, sefid flood, taizi flood, velvet ant, volga flood, yulong flood
 """)
 _OTHER_WORDS = frozenset().union(*OTHER_MEANINGS.values())
 _GENERIC_FIRST = frozenset({"group", "team", "unit", "actor"})
@@ -108,6 +109,13 @@ class NameSenses:
     def of(self, name: str) -> Sense:
         """The sense of a name as written in the data ("the Lazarus Group", "Reaper", "APT 37")."""
         return self.of_words(tuple(w.casefold() for w in _WORD.findall(name)), name)
+
+    def everyday(self, name: str) -> bool:
+        """True for a word or phrase the tables call ordinary, or a place: "Iron" (of "Iron Group") is no name."""
+        tokens = [w.casefold() for w in _WORD.findall(name)]
+        phrase = " ".join(tokens[1:] if len(tokens) > 1 and tokens[0] == "the" else tokens)
+        return phrase in ORDINARY_WORDS or phrase in ORDINARY_PHRASES or (
+            self._places is not None and bool(self._places(name)))
 
     def of_words(self, words: Iterable[str], name: str | None = None) -> Sense:
         """The same for a name already cut into case-folded words (letter runs and digit runs)."""

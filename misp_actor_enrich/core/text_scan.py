@@ -15,18 +15,18 @@ Precision comes before recall; a name counts only when written as a name:
 * other names follow the data's capitalisation word by word: a capitalised word must be
   capitalised in the text ("Fancy Bear", "FANCY BEAR", never "fancy bear"), an all-caps
   word must be all caps ("ZINC", not "Zinc" unless the data also writes "Zinc");
-* what a name means besides the actor decides what it needs around it (``name_senses``):
-  an *ordinary* word (Reaper, Silence, Tick, the chemical elements, places, names of three
-  letters or fewer, "Group 3") counts only with evidence: an actor word next to it ("the
-  Reaper group", "threat actor Tick", "known as Silence", "Vermin is a threat actor",
-  "Dragonfly, a group that ..."), another name of the same actor elsewhere in the text
-  (Reaper ... APT37), or a list with an accepted actor ("Reaper, Kimsuky and Lazarus").
-  An all-caps ordinary name (ZINC, LEAD) counts when written in all caps on its own. One
-  next to another capitalised word ("Cobalt Strike", "Equation Editor", "IoT Reaper",
-  "MQ-9 Reaper", "LEAD POISONING") or before a malware word ("Snake ransomware") never
-  counts. Qualifier-stripped forms that are ordinary words ("Iron" from "Iron Group")
-  are not indexed at all. A name with *another meaning* (Lazarus, Sandworm, Turla,
-  Poseidon) counts with the same evidence, or anywhere in a text about security
+* what a name means besides the actor (``name_senses``) decides what it needs around it
+  (``mention_rules``): an *ordinary* word (Reaper, Silence, Tick, the chemical elements,
+  places, names of three letters or fewer, "Group 3") counts only with evidence: an actor
+  word next to it ("the Reaper group", "threat actor Tick", "known as Silence", "Vermin is a
+  threat actor", "Dragonfly, a group that ..."), another name of the same actor elsewhere in
+  the text (Reaper ... APT37), or a list with an accepted actor ("Reaper, Kimsuky and
+  Lazarus"). An all-caps ordinary name (ZINC, LEAD) counts when written in all caps on its
+  own. One next to another capitalised word ("Cobalt Strike", "Equation Editor", "IoT
+  Reaper", "MQ-9 Reaper", "LEAD POISONING") or before a malware word ("Snake ransomware")
+  never counts. Qualifier-stripped forms that are everyday words ("Iron" from "Iron Group")
+  are not indexed at all. A name with *another meaning* (Lazarus, Sandworm, Turla, Poseidon)
+  counts with the same evidence, or anywhere in a text about security
   (``security_context``) or one that also names an actor by a distinctive name;
 * any one-word name followed by a capitalised word ("Akira Yoshiyama") or a malware word
   ("Vatet loader") is not a mention, and nothing inside a URL is.
@@ -256,14 +256,14 @@ class TextScanner:
 
 
 def _forms(name: str, senses: NameSenses) -> tuple[str, ...]:
-    """A data name, without a parenthesised qualifier, and without generic words unless ordinary."""
+    """A data name, without a parenthesised qualifier, and without generic words unless an everyday word."""
     forms = [name]
     bare = _QUALIFIER.sub("", name).strip()
     if bare and bare != name:
         forms.append(bare)
     for form in list(forms):
         stripped = strip_generic(form)
-        if stripped != form and senses.of(stripped) is not Sense.ORDINARY:
+        if stripped != form and not senses.everyday(stripped):
             forms.append(stripped)
     return tuple(forms)
 
