@@ -175,3 +175,23 @@ def test_real_near_misses(real: Knowledge, query: str, actor: str) -> None:
 @pytest.mark.parametrize("query", ["IoT Reaper", "MQ-9 Reaper", "Definitely Not An Actor", "Emotet"])
 def test_real_non_actors_are_unknown(real: Knowledge, query: str) -> None:
     assert real.resolve(query).status is Status.UNKNOWN
+
+
+# --- holders: who could be meant at all, for names given side by side ---------------
+
+
+def test_holders_list_every_actor_holding_a_name(mini: Knowledge) -> None:
+    # Andariel resolves to ATT&CK's Andariel; threat-actor lists it under two more actors.
+    assert mini.resolve("Andariel").status is Status.RESOLVED
+    held = mini.index.holders("Andariel")
+    assert {c.actor.name for c in held} == {"Andariel", "Lazarus Group", "Silent Chollima"}
+    assert held[0].actor.name == "Andariel" and held[0].tier is Tier.VALUE      # best claim first
+    assert {c.actor.name for c in mini.index.holders("Sandworm")} == {"Sandworm"}   # "Sandworm Team" stripped
+    assert mini.index.holders("No Such Actor") == () and mini.index.holders("———") == ()
+
+
+def test_holders_on_the_real_data(real: Knowledge) -> None:
+    """Charming Kitten is threat-actor's own cluster, and a synonym ATT&CK and Microsoft give APT35."""
+    assert real.resolve("Charming Kitten").candidates[0].actor.name == "Charming Kitten"
+    assert {c.actor.name for c in real.index.holders("Charming Kitten")} == {"Charming Kitten", "APT35"}
+    assert {c.actor.name for c in real.index.holders("APT35")} == {"APT35"}

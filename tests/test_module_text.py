@@ -66,3 +66,42 @@ def test_a_long_text_is_accepted_and_an_oversized_one_refused(payload: Payload) 
     assert module.dict_handler(_as_text(payload, long_text))["results"]["Tag"]
     body = module.dict_handler(_as_text(payload, "x" * (module.MAX_TEXT_LENGTH + 1)))
     assert "a text is at most" in body["error"]
+
+
+SIDE_BY_SIDE = ("Researchers said an Iranian group known as APT35, or Charming Kitten, posed as journalists to "
+                "harvest webmail passwords. The 2016 Grizzly Steppe report is older.")
+
+
+def test_names_side_by_side_are_one_actor_and_the_answer_says_why(payload: Payload) -> None:
+    for name in ("a_ui_attribute_enrichment.json", "c1_enrich_event_rest_or_workflow_unfiltered.json"):
+        body = module.dict_handler(_as_text(payload, SIDE_BY_SIDE, name=name))
+        check_misp_standard(body, input_uuid=INPUT_UUID)
+        tags = {t["name"] for t in body["results"]["Tag"]}
+        assert 'misp-galaxy:threat-actor="APT35"' in tags
+        assert 'misp-galaxy:threat-actor="Charming Kitten"' not in tags     # alone, that name is another cluster
+        apt35 = next(o for o in body["results"]["Object"]
+                     if o["name"] == "intrusion-set" and o["Attribute"][0]["value"] == "APT35")
+        assert ("(named side by side in “APT35, or Charming Kitten”: APT35 is the only actor with both names)"
+                in apt35["comment"])
+        canonical = next(a for a in body["results"]["Attribute"] if a["type"] == "threat-actor")
+        assert "named side by side" in canonical["comment"]
+
+
+def test_ambiguous_mentions_are_candidates_for_the_analyst_only(payload: Payload) -> None:
+    ui = module.dict_handler(_as_text(payload, SIDE_BY_SIDE))
+    candidates = {o["Attribute"][0]["value"] for o in ui["results"]["Object"]
+                  if o["name"] == "intrusion-set" and "Ambiguous" in o["comment"]}
+    assert candidates == {"APT28", "APT29"}
+    assert not any('"APT28"' in t["name"] or '"APT29"' in t["name"] for t in ui["results"]["Tag"])
+    automated = module.dict_handler(
+        _as_text(payload, SIDE_BY_SIDE, name="c1_enrich_event_rest_or_workflow_unfiltered.json"))
+    assert not any("Ambiguous" in o["comment"] for o in automated["results"]["Object"])
+
+
+def test_a_page_about_something_else_yields_nothing(payload: Payload) -> None:
+    page = ("The raising of Lazarus is told only in the Gospel of John. In Frank Herbert's novel the Fremen ride a "
+            "Sandworm, and the Dniester was called Turla by Turkish writers. Gallium melts in your hand.")
+    for name in ("a_ui_attribute_enrichment.json", "c1_enrich_event_rest_or_workflow_unfiltered.json"):
+        assert module.dict_handler(_as_text(payload, page, name=name)) == {"results": {}}
+    body = module.dict_handler(_as_text(payload, page + " The Lazarus hackers used malware."))
+    assert 'misp-galaxy:threat-actor="Lazarus Group"' in {t["name"] for t in body["results"]["Tag"]}

@@ -97,6 +97,13 @@ def test_a_pin_resolves_an_ambiguous_name(site: Knowledge, mini: Knowledge) -> N
     assert pinned.candidates[0].actor.name == "Silent Chollima" and "pinned" in pinned.reason
 
 
+def test_overrides_hold_for_holders(site: Knowledge) -> None:
+    """Names given side by side cannot bring back what the site ignores, nor undo a pin."""
+    assert site.index.holders("HIDDEN COBRA") == ()
+    assert "Lazarus Group" not in {c.actor.name for c in site.index.holders("Guardians of Peace")}
+    assert [c.actor.name for c in site.index.holders("Andariel")] == ["Silent Chollima"]
+
+
 @pytest.mark.parametrize("query", ["the Andariel group", "Andariel (North Korea)", "Operation Andariel", "ANDARIEL"])
 def test_a_pin_holds_on_every_tier(site: Knowledge, query: str) -> None:
     pinned = site.resolve(query)

@@ -226,3 +226,54 @@ def test_a_scanner_is_shared_between_threads(real_scanner: TextScanner) -> None:
 @pytest.mark.parametrize("text", ["\nAPT37 attacked banks", " APT37", "\t\tAPT37 and more", "\u00a0APT37."])
 def test_a_name_after_nothing_but_whitespace(mini_scanner: TextScanner, text: str) -> None:
     assert _actors(mini_scanner, text) == ["APT37"]
+
+
+# --- names with another meaning, names given side by side --------------------------
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("The raising of Lazarus is told in the Gospel of John.", []),
+    ("Lazarus stole the funds with custom malware.", ["Lazarus Group"]),           # a text about security
+    ("Lazarus stole the funds; Kimsuky phished diplomats.", ["Lazarus Group", "Kimsuky"]),   # a distinctive name
+    ("Lazarus called 185.220.101.4 every minute.", ["Lazarus Group"]),              # an indicator
+    ("The Fremen ride a Sandworm across Arrakis.", []),
+    ("The Sandworm group hit the grid.", ["Sandworm"]),                            # an actor word beside it
+    ("A Sandworm ate Lazarus of Bethany.", []),            # two names with other meanings never vouch for each other
+    ("Dragonfly, a group that targeted energy firms.", ["ENERGETIC BEAR"]),        # an ordinary word, defined
+    ("Confucius, a philosopher whose group of disciples grew.", []),
+    ("The Poseidon agent beaconed; hackers used it.", []),                          # a tool word after it
+    ("Mozart wrote it in C Major.", []),
+    ("The Neva Flood of 1824 drowned hundreds.", []),
+])
+def test_names_with_another_meaning_need_a_security_context(real_scanner: TextScanner, text: str,
+                                                            found: list[str]) -> None:
+    assert _actors(real_scanner, text) == found
+
+
+def test_a_finding_says_why_a_name_with_another_meaning_counted(real_scanner: TextScanner) -> None:
+    (finding,) = real_scanner.scan("Lazarus stole the funds with custom malware. Lazarus again.").findings
+    assert finding.because == ("“Lazarus” also has another meaning; counted because the text is about security "
+                               "(“malware”)")
+    (finding,) = real_scanner.scan("The Lazarus group stole the funds with malware.").findings
+    assert finding.because == ""                         # it counted on its own
+
+
+def test_names_side_by_side_settle_one_actor(real_scanner: TextScanner) -> None:
+    scan = real_scanner.scan("Researchers said an Iranian group known as APT35, or Charming Kitten, posed as "
+                             "journalists. Imperial Kitten, also known as Tortoiseshell, targeted shipping.")
+    assert _found(scan) == [("APT35", ("APT35", "Charming Kitten")),
+                            ("Tortoiseshell", ("Imperial Kitten", "Tortoiseshell"))]
+    first, second = scan.findings
+    assert first.because == "named side by side in “APT35, or Charming Kitten”: APT35 is the only actor with both names"
+    assert second.because.startswith("named side by side in “Imperial Kitten, also known as Tortoiseshell”")
+    # Alone, each gives another answer.
+    assert _actors(real_scanner, "Charming Kitten posed as journalists.") == ["Charming Kitten"]
+    assert _actors(real_scanner, "Imperial Kitten targeted shipping.") == ["ambiguous:Bohrium+Tortoiseshell"]
+
+
+def test_a_name_beside_a_distinctive_one_needs_no_subject(real_scanner: TextScanner) -> None:
+    (finding,) = real_scanner.scan("Imperial Kitten, also known as Tortoiseshell, sent fake job offers.").findings
+    assert finding.resolution.candidates[0].actor.name == "Tortoiseshell"
+    assert finding.names == ("Imperial Kitten", "Tortoiseshell")
+    assert finding.because.startswith("named side by side") and "another meaning" not in finding.because
+    assert real_scanner.scan("Tortoiseshell cats are almost always female.").findings == ()

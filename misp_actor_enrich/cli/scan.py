@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"source": source, "findings": [
                 {**resolution_dict(f.resolution, [known.targeting(c.actor) for c in f.resolution.candidates]),
                  "mentions": [{"start": m.start, "end": m.end, "text": m.text} for m in f.mentions],
-                 "snippet": f.snippet}
+                 "snippet": f.snippet, **({"because": f.because} if f.because else {})}
                 for f in findings]}, ensure_ascii=False), flush=True)
             continue
         print(f"{source}: {len(findings)} actor{'s' if len(findings) != 1 else ''} named")
@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
                 who = " | ".join(c.actor.name for c in f.resolution.candidates)
                 print(f"  ambiguous: {names} could be {who}  ({f.resolution.reason})")
             print(f"      {f.snippet}")
+            if f.because:
+                print(f"      ({f.because})")
     return code
 
 

@@ -200,6 +200,33 @@ class AliasIndex:
             reason = f"{len(candidates)} actors hold {named}"
         return Resolution(query, Status.AMBIGUOUS, candidates, reason=reason)
 
+    def holders(self, name: str) -> tuple[Candidate, ...]:
+        """Every actor that holds ``name``, however weakly (one galaxy's synonym), best claim first.
+
+        ``resolve`` says what a name means alone; this says who could be meant at all, so
+        that names a text gives side by side can narrow each other (``apposition``). Like
+        ``resolve``, names without generic words ("Dragonfly 2.0" inside another name) count
+        only when no name is exactly this one. Overrides hold: an ignored name has no
+        holder, a pinned one only its actor.
+        """
+        text = clean(name)
+        key = normalise(text)
+        if not key or (key in self._ignore and key not in self._pins):
+            return ()
+        pinned = self._pins.get(key)
+        if pinned is not None:
+            return (Candidate(self.actors[pinned], Tier.SYNONYM, text, 1.0),)
+        folded = text.casefold()
+        best: dict[int, Candidate] = {}
+        ranked = [(h.tier if h.name.casefold() == folded else Tier.NORMALISED, h) for h in self._by_key.get(key, ())]
+        if not ranked:
+            ranked = [(Tier.QUALIFIED, h) for h in self._by_stripped.get(key, ())]
+        for tier, hit in ranked:
+            held = best.get(hit.actor)
+            if held is None or tier < held.tier:
+                best[hit.actor] = Candidate(self.actors[hit.actor], tier, hit.name, 1.0)
+        return tuple(sorted(best.values(), key=lambda c: c.tier))
+
     # --- suggestions -------------------------------------------------------
 
     def suggest(self, text: str, limit: int = SUGGESTION_LIMIT,

@@ -15,32 +15,40 @@ Precision comes before recall; a name counts only when written as a name:
 * other names follow the data's capitalisation word by word: a capitalised word must be
   capitalised in the text ("Fancy Bear", "FANCY BEAR", never "fancy bear"), an all-caps
   word must be all caps ("ZINC", not "Zinc" unless the data also writes "Zinc");
-* *weak* names are ordinary words (``_ORDINARY``, chemical elements, names of three
-  letters or fewer, a few common phrases, "Group 3"). One counts only with evidence: an
-  actor word next to it ("the Reaper group", "threat actor Tick", "known as Silence",
-  "Vermin is a threat actor"), another name of the same actor elsewhere in the text
-  (Reaper ... APT37), or a list with an accepted actor ("Reaper, Kimsuky and Lazarus").
-  An all-caps weak name (ZINC, LEAD) counts when written in all caps on its own. A weak
-  name next to another capitalised word ("Cobalt Strike", "Equation Editor", "IoT Reaper",
-  "MQ-9 Reaper", "LEAD POISONING") or before a malware word ("Snake ransomware") never
-  counts. Qualifier-stripped forms that are ordinary words ("Iron" from "Iron Group")
-  are not indexed at all;
+* what a name means besides the actor (``name_senses``) decides what it needs around it
+  (``mention_rules``): an *ordinary* word (Reaper, Silence, Tick, the chemical elements,
+  places, names of three letters or fewer, "Group 3") counts only with evidence: an actor
+  word next to it ("the Reaper group", "threat actor Tick", "known as Silence", "Vermin is a
+  threat actor", "Dragonfly, a group that ..."), another name of the same actor elsewhere in
+  the text (Reaper ... APT37), or a list with an accepted actor ("Reaper, Kimsuky and
+  Lazarus"). An all-caps ordinary name (ZINC, LEAD) counts when written in all caps on its
+  own. One next to another capitalised word ("Cobalt Strike", "Equation Editor", "IoT
+  Reaper", "MQ-9 Reaper", "LEAD POISONING") or before a malware word ("Snake ransomware")
+  never counts. Qualifier-stripped forms that are everyday words ("Iron" from "Iron Group")
+  are not indexed at all. A name with *another meaning* (Lazarus, Sandworm, Turla, Poseidon)
+  counts with the same evidence, or anywhere in a text about security
+  (``security_context``) or one that also names an actor by a distinctive name;
 * any one-word name followed by a capitalised word ("Akira Yoshiyama") or a malware word
   ("Vatet loader") is not a mention, and nothing inside a URL is.
 
-Mentions are grouped per actor (per candidate set when ambiguous), in order of first
-appearance; unknown names and suggestions never come out of free text.
+Names given side by side ("APT35, or Charming Kitten") narrow each other (``apposition``)
+before the evidence is weighed. Mentions are grouped per actor (per candidate set when
+ambiguous), in order of first appearance, each finding saying why when a name counted
+because of the names beside it or the text's subject; unknown names and suggestions never
+come out of free text.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
-from .models import Resolution, Status
+from .apposition import narrow
+from .mention_rules import Spotted, because, verdict, weigh
+from .models import Candidate, Resolution, Status
+from .name_senses import NameSenses, Sense
 from .names import clean, normalise, strip_generic
 
 MAX_NAME_TOKENS = 10
@@ -51,61 +59,11 @@ _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 # "TEMP.Veles", a line break in wrapped text), then the next token. Never a comma or ". ".
 _NEXT = re.compile(r"([ \t\u00a0]{0,3}(?:\r?\n[ \t\u00a0]{0,3})?|[ \u00a0]?[-\u2010-\u2013][ \u00a0]?|[_.])"
                    r"([^\W\d_]+|\d+)")
-_NEXT_WORD = re.compile(r"[^\S\n]{1,3}([^\W\d_]+)")
-_PREV_WORD = re.compile(r"([^\W_]+)[^\S\n]{1,3}$")
-_ARTICLES = frozenset({"The", "A", "An", "THE"})
-_ACTOR_WORD = r"(?:group|team|gang|crew|apt|actors?|hackers|operators|collective|syndicate|cybergang)\b"
-# "the Reaper group", "Silence cybercriminal group", "Tick threat actor".
-_ACTOR_AFTER = re.compile(
-    r"[^\S\n]{1,3}(?:(?:threat|hacking|hacker|hacktivist|apt|espionage|cyber-?espionage|activity|criminal|"
-    r"cyber-?criminal|cyber-?crime|ransomware|state-sponsored|intrusion|adversary)[^\S\n]{1,3})?" + _ACTOR_WORD,
-    re.IGNORECASE)
-# "Vermin is a threat actor group", "Confucius is an APT organization" (but not "a group of").
-_DEFINED_AFTER = re.compile(
-    r"[^\S\n]{1,3}(?:is|was|are|were)[^\S\n]+(?:an?|the)[^\S\n]+(?:[\w-]+[^\S\n]+){0,3}?"
-    r"(?:group|actor|apt|gang|crew|organi[sz]ation|hackers|operators|adversary|threat)\b(?![^\S\n]+of\b)",
-    re.IGNORECASE)
-_GROUP_LINK = re.compile(r"\]\(https?://attack\.mitre\.org/groups/G\d{4}")     # [Rancor](.../groups/G0075)
-_ACTOR_BEFORE = re.compile(
-    r"\b(?:group|actor|apt|gang|crew|known as|aka|a\.k\.a\.?|tracked as|we call|calls)[^\S\n]{1,3}"
-    r"(?:the[^\S\n]+)?$", re.IGNORECASE)
-_TOOL_AFTER = re.compile(
-    r"[^\S\n]{1,3}(?:malware|rootkit|trojan|backdoor|botnet|loader|keylogger|stealer|rat|implant|"
-    r"dropper|worm|virus|exploits?|toolkit|framework|family|variants?|samples?|strain|payloads?|tool)\b",
-    re.IGNORECASE)
-_LIST_GAP = re.compile(r"[\s,;/&()\"'“”‘’、，（）]*(?:(?:and|or|aka|a\.k\.a\.?|also known as|as well as)"
-                       r"[\s,;/&()\"'“”‘’、，（）]*)?", re.IGNORECASE)
 _QUALIFIER = re.compile(r"\s*[(（\[].*$")
 _SPACE = re.compile(r"\s+")
 
-# Single-word actor names (or qualifier-stripped forms) that are ordinary words or
-# well-known other things, from a pass over the bundled galaxies' alphabetic names.
-_ORDINARY = frozenset("""
-    amoeba anonymous antlion armageddon axiom basin beijing belsen billbug bitter blackfly blackjack
-    boron bromine buckeye budworm butterfly calc callisto calypso cardinal castle chafer chimera
-    chrysene cicada cleaver cobalt comment confucius copper deadwood desorden dogfish dragonfly dukes
-    dune electrum elfin equation fallout foudre frankenstein gaza ghostwriter gorgon gorilla grayling
-    groundbait hacking hangover hexane hippo honeybee hoodoo inception indra iron kairos koala krypton
-    lead leafminer leviathan lexus longhorn lurid machete magecart mana mantis mask massgrave maze
-    mercury mirage monsoon moonlight morpho nazar newscaster nickel nitro oxygen pacha pacifier packrat
-    palmerworm patchwork phosphorus pickaxe pioneer play polaris popeye poseidon pupa rancor rattlesnake
-    reaper reuse royal sandman sauron scarab sharpshooter shell sidewinder siesta silence silicon
-    silverfish slingshot snake snowglobe sowbug springtail strider sulfur sulphur summit superman
-    swallowtail tailgater tantalum tick tonto trident tsar unnamed vermin voyeur watchdog waterbug
-    webworm whitefly whois wildcard windigo wisp wraith yanbian zinc
-""".split())
-# Multi-word names that are ordinary phrases or titles ("the Big Bang", "Cloud Atlas").
-_ORDINARY_PHRASES = frozenset(s.strip() for s in """
-    animal farm, bad magic, big bang, brown fox, cloud atlas, cold river, common raven, crescent and star,
-    cyber alliance, deputy dog, desert falcon, double dragon, evil eye, genesis day, golden rat, grey cloud,
-    guardian of peace, guardians of peace, holy souls, lucky cat, luna moth, pla navy, prince of persia,
-    red eyes, red wolf, rotten tomato, salted earth, sands casino, shadow network, silver fox, snake wine,
-    social network, space pirates, sphinx moth, storm cloud, tortoise shell, ugly face, white bear,
-    white company
-""".split(","))
 # File magic, a URL fragment, placeholders, a company.
 _NEVER = frozenset({"gif89a", "1php", "unnamedactor", "unnamedgroup", "alibaba"})
-_GENERIC_FIRST = frozenset({"group", "team", "unit", "actor"})
 
 _ANY, _CAPITAL, _UPPER = 0, 1, 2
 
@@ -130,6 +88,9 @@ class TextFinding:
     resolution: Resolution
     mentions: tuple[Mention, ...]
     snippet: str
+    # Why a mention counted when the name alone would not have: the names given beside it
+    # ("named side by side in “APT35, or Charming Kitten” ...") or the text's subject.
+    because: str = ""
 
     @property
     def status(self) -> Status:
@@ -160,7 +121,7 @@ class TextScan:
 class _Entry:
     patterns: tuple[tuple[int, ...], ...]   # per alias spelling: one case rule per token
     caps: tuple[bool, ...]                  # per spelling: a single all-caps word of 4+ letters
-    weak: bool
+    sense: Sense                            # what the name means besides the actor
     single: bool                            # one word of letters only: may name a tool instead
 
 
@@ -172,33 +133,24 @@ class _Node:
         self.entry: _Entry | None = None
 
 
-@dataclass(slots=True)
-class _Candidate:
-    start: int
-    end: int
-    resolution: Resolution
-    verdict: bool | None          # True accept, False reject, None needs evidence
-
-    @property
-    def actor_id(self) -> int | None:
-        actor = self.resolution.actor
-        return actor.id if actor is not None else None
-
-    @property
-    def group(self) -> tuple[int, ...]:
-        ids = tuple(sorted(c.actor.id for c in self.resolution.candidates))
-        return ids if self.resolution.status is Status.AMBIGUOUS else (-1, *ids)
-
-
 class _Names(Protocol):
     def names(self) -> Iterable[str]: ...
 
+    def holders(self, name: str) -> tuple[Candidate, ...]: ...
+
+
+class _Places(Protocol):
+    def place(self, text: str) -> object: ...
+
 
 class NameSource(Protocol):
-    """What a scanner is built from: a ``Knowledge`` (its alias index and resolver)."""
+    """What a scanner is built from: a ``Knowledge`` (its alias index, resolver and vocabulary)."""
 
     @property
     def index(self) -> _Names: ...
+
+    @property
+    def vocabulary(self) -> _Places: ...
 
     def resolve(self, name: str) -> Resolution: ...
 
@@ -206,49 +158,64 @@ class NameSource(Protocol):
 class TextScanner:
     """Immutable once built; ``scan`` is safe to call from many threads."""
 
-    def __init__(self, names: Iterable[str], resolve: Callable[[str], Resolution]) -> None:
+    def __init__(self, names: Iterable[str], resolve: Callable[[str], Resolution], *,
+                 holders: Callable[[str], tuple[Candidate, ...]] | None = None,
+                 senses: NameSenses | None = None) -> None:
+        """``holders`` (every actor a name may mean) lets names given side by side narrow each other;
+        ``senses`` says what a name means besides the actor (word tables only, when not given)."""
         self._resolve = resolve
+        self._holders = holders
+        senses = senses if senses is not None else NameSenses()
         root = _Node()
         spellings: dict[tuple[str, ...], dict[str, None]] = {}
         for name in names:
-            for form in _forms(name):
+            for form in _forms(name, senses):
                 tokens = tuple(_key(t) for t in _TOKEN.findall(form))
                 if 0 < len(tokens) <= MAX_NAME_TOKENS and not all(t.isdigit() for t in tokens) \
                         and normalise(form) not in _NEVER:
                     spellings.setdefault(tokens, {})[form] = None
         for tokens, forms in spellings.items():
-            weak = _is_weak(tokens)
+            sense = senses.of_words(tokens, next(iter(forms)))
             node = root
             for token in tokens:
                 node = node.children.setdefault(token, _Node())
-            patterns = tuple(dict.fromkeys(_pattern(f, weak) for f in forms))
+            # A word that means something else counts only capitalised, however the data writes it.
+            patterns = tuple(dict.fromkeys(_pattern(f, sense is not Sense.DISTINCTIVE) for f in forms))
             caps = tuple(len(p) == 1 and p[0] == _UPPER and len(tokens[0]) >= 4 for p in patterns)
-            node.entry = _Entry(patterns, caps, weak, len(tokens) == 1 and tokens[0].isalpha())
+            node.entry = _Entry(patterns, caps, sense, len(tokens) == 1 and tokens[0].isalpha())
         self._root = root
         self.name_count = len(spellings)
 
     @classmethod
     def from_knowledge(cls, knowledge: NameSource) -> TextScanner:
-        """Index every name ``knowledge`` resolves; build once and share (tens of ms on the real data)."""
-        return cls(knowledge.index.names(), knowledge.resolve)
+        """Index every name ``knowledge`` resolves; build once and share (tens of ms on the real data).
+
+        A name that is a country or region of the vocabulary galaxies is a place first."""
+        return cls(knowledge.index.names(), knowledge.resolve, holders=knowledge.index.holders,
+                   senses=NameSenses(knowledge.vocabulary.place))
 
     def scan(self, text: str) -> TextScan:
-        candidates = self._candidates(text)
-        accepted = _accept(text, candidates)
-        groups: dict[tuple[int, ...], list[_Candidate]] = {}
-        for cand in accepted:
+        live = [c for c in self._candidates(text) if c.verdict is not False]
+        if self._holders is not None and len(live) > 1:
+            spans = [(c.start, c.end) for c in live]
+            for settled in narrow(text, spans, [c.resolution for c in live], self._holders):
+                live[settled.index].resolution = settled.resolution
+                live[settled.index].because = settled.because
+        groups: dict[tuple[int, ...], list[Spotted]] = {}
+        for cand in weigh(text, live):
             groups.setdefault(cand.group, []).append(cand)
         return TextScan(tuple(
             TextFinding(members[0].resolution,
                         tuple(Mention(c.start, c.end, text[c.start:c.end]) for c in members),
-                        snippet(text, members[0].start, members[0].end))
+                        snippet(text, members[0].start, members[0].end),
+                        because(text, members))
             for members in groups.values()))
 
-    def _candidates(self, text: str) -> list[_Candidate]:
+    def _candidates(self, text: str) -> list[Spotted]:
         """Greedy longest names left to right, resolved; unknown names and suggestions dropped."""
         root, resolve, consumed = self._root.children, self._resolve, 0
         resolved: dict[str, Resolution] = {}
-        out: list[_Candidate] = []
+        out: list[Spotted] = []
         for match in _TOKEN.finditer(text):
             raw = match.group()
             node = root.get(raw.casefold() if raw.isascii() else _key(raw))
@@ -281,21 +248,22 @@ class TextScanner:
                 if resolution is None:
                     resolution = resolved[written] = resolve(clean(written))
                 if resolution.status in (Status.RESOLVED, Status.AMBIGUOUS):
-                    out.append(_Candidate(start, end, resolution, _verdict(text, start, end, entry, caps)))
+                    out.append(Spotted(start, end, resolution,
+                                       verdict(text, start, end, entry.sense, entry.single, caps), entry.sense))
                     consumed = end
                     break
         return out
 
 
-def _forms(name: str) -> tuple[str, ...]:
-    """A data name, without a parenthesised qualifier, and without generic words unless ordinary."""
+def _forms(name: str, senses: NameSenses) -> tuple[str, ...]:
+    """A data name, without a parenthesised qualifier, and without generic words unless an everyday word."""
     forms = [name]
     bare = _QUALIFIER.sub("", name).strip()
     if bare and bare != name:
         forms.append(bare)
     for form in list(forms):
         stripped = strip_generic(form)
-        if stripped != form and stripped.casefold() not in _ORDINARY and stripped.casefold() not in _ORDINARY_PHRASES:
+        if stripped != form and not senses.everyday(stripped):
             forms.append(stripped)
     return tuple(forms)
 
@@ -304,17 +272,7 @@ def _key(token: str) -> str:
     return token.casefold() if token.isascii() else unicodedata.normalize("NFKC", token).casefold()
 
 
-def _is_weak(tokens: tuple[str, ...]) -> bool:
-    words = tokens[1:] if tokens[0] == "the" and len(tokens) > 1 else tokens
-    if len(words) == 1:
-        word = words[0]
-        return word.isalpha() and (word in _ORDINARY or word.endswith("ium") or len(word) <= 3)
-    if len(words) == 2 and words[0] in _GENERIC_FIRST and words[1].isdigit():
-        return int(words[1]) < 1000                  # "Group 3", "Unit 121"; "Unit 8200" is a name
-    return " ".join(words) in _ORDINARY_PHRASES
-
-
-def _pattern(form: str, weak: bool) -> tuple[int, ...]:
+def _pattern(form: str, capitalised: bool) -> tuple[int, ...]:
     """One case rule per token of a spelling: ids free, capitalised words capitalised, caps in caps."""
     has_digit = any(ch.isdigit() for ch in form)
     rules = []
@@ -324,7 +282,7 @@ def _pattern(form: str, weak: bool) -> tuple[int, ...]:
             rules.append(_ANY)
         elif token.isupper() and len(token) >= 2:
             rules.append(_UPPER)
-        elif token[0].isupper() or weak:
+        elif token[0].isupper() or capitalised:
             rules.append(_CAPITAL)
         else:
             rules.append(_ANY)
@@ -360,58 +318,6 @@ def _joined(text: str, i: int, away: int) -> bool:
     ch = text[i]
     beyond = i + away
     return ch.isalnum() or ch in "_@" or (ch == "." and 0 <= beyond < len(text) and text[beyond].isalnum())
-
-
-def _verdict(text: str, start: int, end: int, entry: _Entry, caps: bool) -> bool | None:
-    """Accept (True), reject (False), or wait for evidence elsewhere in the text (None)."""
-    written = text[start:end]
-    if written.islower() and "/" in (text[start - 1:start], text[end:end + 1]):
-        return False                                    # a path: "$(mandir)/man1"
-    if _ACTOR_AFTER.match(text, end) or _DEFINED_AFTER.match(text, end) or _GROUP_LINK.match(text, end):
-        return True
-    if entry.single or entry.weak:
-        following = _NEXT_WORD.match(text, end)
-        if following is not None:
-            word = following.group(1)
-            if _TOOL_AFTER.match(text, end) or (entry.weak and word.casefold() == "ransomware"):
-                return False                            # "Vatet loader", "Snake ransomware"
-            if word[0].isupper() and (entry.weak or not written.isupper()):
-                return False                            # "Cobalt Strike", "Akira Yoshiyama", "LEAD POISONING"
-    if not entry.weak:
-        return True
-    before = text[max(0, start - 40):start]
-    if _ACTOR_BEFORE.search(before):
-        return True
-    previous = _PREV_WORD.search(before)
-    if previous is not None and previous.group(1) not in _ARTICLES \
-            and (previous.group(1)[0].isupper() or previous.group(1)[-1].isdigit()):
-        return False                                    # "IoT Reaper", "MQ-9 Reaper", "Grim Reaper"
-    return True if caps else None
-
-
-def _accept(text: str, candidates: list[_Candidate]) -> list[_Candidate]:
-    """Weak mentions waiting for evidence: the same actor accepted elsewhere, or a list with one."""
-    accepted = [c.verdict is True for c in candidates]
-    waiting: dict[int, list[int]] = {}
-    for i, cand in enumerate(candidates):
-        if cand.verdict is None and cand.actor_id is not None:
-            waiting.setdefault(cand.actor_id, []).append(i)
-    queue = deque(i for i, ok in enumerate(accepted) if ok)
-    while queue:
-        i = queue.popleft()
-        cand = candidates[i]
-        newly = waiting.pop(cand.actor_id, []) if cand.actor_id is not None else []
-        for j in (i - 1, i + 1):
-            if 0 <= j < len(candidates) and candidates[j].verdict is None:
-                left, right = sorted((cand, candidates[j]), key=lambda c: c.start)
-                gap = text[left.end:right.start]
-                if len(gap) <= 40 and _LIST_GAP.fullmatch(gap):
-                    newly.append(j)
-        for j in newly:
-            if not accepted[j]:
-                accepted[j] = True
-                queue.append(j)
-    return [c for c, ok in zip(candidates, accepted, strict=True) if ok]
 
 
 def snippet(text: str, start: int, end: int, context: int = SNIPPET_CONTEXT) -> str:

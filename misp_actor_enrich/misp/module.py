@@ -59,8 +59,9 @@ moduleinfo: dict[str, Any] = {
                  "intrusion-set object (name, aliases, description) and a victim object with the actor's known "
                  "target countries and sectors. Ambiguous names list their candidates untagged; near misses are "
                  "suggestions. In a text or comment attribute every actor written as a name is found (ids in any "
-                 "case, ordinary-word names only when written as a name) and answered the same way, with the "
-                 "snippet it was found in. Galaxy tags are only attached by users with the tag editor permission when the "
+                 "case, ordinary-word names only when written as a name, names with another meaning only in a "
+                 "text about security; names given side by side narrow each other) and answered the same way, "
+                 "with the snippet it was found in. Galaxy tags are only attached by users with the tag editor permission when the "
                  "tag does not exist yet on the instance."),
     "references": ["https://github.com/MISP/misp-galaxy", "https://www.misp-project.org/galaxy.html"],
     "input": ("A threat-actor attribute (or an intrusion-set object's name); a text or comment attribute, "
@@ -168,7 +169,8 @@ def _answer_text(request: Request, known: "Knowledge", notices: tuple[str, ...])
     for finding in known.scanner.scan(request.value).findings:
         reply = answer(finding.resolution, known, request.settings)
         if reply.findings and (reply.tagged or not request.automated):
-            found.append((reply, finding.snippet))
+            # Where it was found, and why it counted when the name alone would not have.
+            found.append((reply, f"{finding.snippet} ({finding.because})" if finding.because else finding.snippet))
     return text_results(found, request.settings, input_uuid=request.input_uuid, notices=notices)
 
 
