@@ -52,6 +52,7 @@ from .name_senses import NameSenses, Sense
 from .names import clean, normalise, strip_generic
 
 MAX_NAME_TOKENS = 10
+MAX_MENTIONS = 10_000       # names read in one text (see TextScan.stopped_at)
 SNIPPET_CONTEXT = 50          # characters each side of the first mention, trimmed to words
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
@@ -107,6 +108,9 @@ class TextScan:
     """What a scan found, in order of first appearance."""
 
     findings: tuple[TextFinding, ...] = ()
+    # Where reading stopped when the text named actors more than MAX_MENTIONS times (None: read whole):
+    # the cost of a scan is bounded whatever the text, and the answer says what was not read.
+    stopped_at: int | None = None
 
     @property
     def resolved(self) -> tuple[TextFinding, ...]:
@@ -195,7 +199,8 @@ class TextScanner:
                    senses=NameSenses(knowledge.vocabulary.place))
 
     def scan(self, text: str) -> TextScan:
-        live = [c for c in self._candidates(text) if c.verdict is not False]
+        candidates, stopped_at = self._candidates(text)
+        live = [c for c in candidates if c.verdict is not False]
         if self._holders is not None and len(live) > 1:
             spans = [(c.start, c.end) for c in live]
             for settled in narrow(text, spans, [c.resolution for c in live], self._holders):
@@ -209,14 +214,20 @@ class TextScanner:
                         tuple(Mention(c.start, c.end, text[c.start:c.end]) for c in members),
                         snippet(text, members[0].start, members[0].end),
                         because(text, members))
-            for members in groups.values()))
+            for members in groups.values()), stopped_at)
 
-    def _candidates(self, text: str) -> list[Spotted]:
-        """Greedy longest names left to right, resolved; unknown names and suggestions dropped."""
+    def _candidates(self, text: str) -> tuple[list[Spotted], int | None]:
+        """Greedy longest names left to right, resolved; unknown names and suggestions dropped.
+
+        Stops after ``MAX_MENTIONS`` names (and says where): a text that is nothing but actor names
+        costs the same per name as any other, and this bounds it.
+        """
         root, resolve, consumed = self._root.children, self._resolve, 0
         resolved: dict[str, Resolution] = {}
         out: list[Spotted] = []
         for match in _TOKEN.finditer(text):
+            if len(out) >= MAX_MENTIONS:
+                return out, match.start()
             raw = match.group()
             node = root.get(raw.casefold() if raw.isascii() else _key(raw))
             if node is None:
@@ -252,7 +263,7 @@ class TextScanner:
                                        verdict(text, start, end, entry.sense, entry.single, caps), entry.sense))
                     consumed = end
                     break
-        return out
+        return out, None
 
 
 def _forms(name: str, senses: NameSenses) -> tuple[str, ...]:

@@ -33,7 +33,8 @@ TEXT_TYPES = ("text", "comment")        # free text: every actor named in it
 INPUT_TYPES = (*NAME_TYPES, *TEXT_TYPES)
 INPUT_OBJECTS = ("intrusion-set",)
 MAX_VALUE_LENGTH = 512                  # an actor name
-MAX_TEXT_LENGTH = 2_000_000             # a pasted report; scanned in well under a second
+# A pasted report. MISP itself stores at most 65,535 bytes in one attribute; scripts may send more.
+MAX_TEXT_LENGTH = 1_000_000
 
 mispattributes: dict[str, Any] = {
     "input": [*INPUT_TYPES, *INPUT_OBJECTS],
@@ -130,7 +131,8 @@ def _answer(request: Request) -> dict[str, Any]:
     known = runtime.current()
     check_galaxy_types(request.settings, known.galaxy_types)
     # A site file that does not load: the last good one answers, and every answer says so.
-    notices = runtime.site_errors()
+    notices = tuple(f"actor_enrich's site files need fixing, the last good ones are in force: {one_line(error)}"
+                    for error in runtime.site_errors())
     if request.kind in TEXT_TYPES:
         return _answer_text(request, known, notices)
     found, _ = decide(request, known)
@@ -157,6 +159,7 @@ def decide(request: Request, known: "Knowledge") -> tuple["Answer", "ExistingTag
 def _answer_text(request: Request, known: "Knowledge", notices: tuple[str, ...]) -> dict[str, Any]:
     """Every actor a text or comment names, each answered like a threat-actor attribute."""
     from ..core.answer import answer
+    from ..core.text_scan import MAX_MENTIONS
     from .results import text_results
 
     if request.hover:
@@ -166,7 +169,11 @@ def _answer_text(request: Request, known: "Knowledge", notices: tuple[str, ...])
         # (an intrusion-set's aliases and description name other actors): never feed on them.
         return {"results": {}}
     found = []
-    for finding in known.scanner.scan(request.value).findings:
+    scan = known.scanner.scan(request.value)
+    if scan.stopped_at is not None:
+        notices = (*notices, f"The text was read up to character {scan.stopped_at:,} of {len(request.value):,}: it names "
+                             f"actors more than {MAX_MENTIONS:,} times, and no more are read from one text.")
+    for finding in scan.findings:
         reply = answer(finding.resolution, known, request.settings)
         if reply.findings and (reply.tagged or not request.automated):
             # Where it was found, and why it counted when the name alone would not have.

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..core.answer import Answer, Finding
-from ..core.errors import one_line
 from ..core.models import Cluster, TargetItem, Tier
 from ..core.names import normalise
 from ..core.settings import Settings
@@ -167,7 +166,7 @@ def _render(answers: Sequence[tuple[Answer, str | None]], settings: Settings, ho
             input_uuid: str | None, notices: tuple[str, ...] = ()) -> dict[str, Any]:
     """Objects and attributes for each finding (the first ``detail.actors``), galaxy tags for all.
 
-    ``notices``: what is wrong in the site's files, said in every intrusion-set's comment until fixed.
+    ``notices``: sentences every intrusion-set's comment must carry (a site file to fix, a text read in part).
     """
     detail = DETAILS[settings.detail]
     findings = [(finding, answer, found_in) for answer, found_in in answers for finding in answer.findings]
@@ -177,12 +176,12 @@ def _render(answers: Sequence[tuple[Answer, str | None]], settings: Settings, ho
     for i, (finding, answer, found_in) in enumerate(shown):
         note = ""
         if beyond and i == len(shown) - 1:
-            names = ", ".join(dict.fromkeys(f.candidate.actor.name for f, _, _ in beyond))
+            others = list(dict.fromkeys(f.candidate.actor.name for f, _, _ in beyond))
+            names = ", ".join(others[:20]) + (f" and {len(others) - 20} more" if len(others) > 20 else "")
             note = (f" {len(beyond)} more actor{'s' if len(beyond) != 1 else ''} named ({names}): only their galaxy "
                     f"tags are in this answer{'; set the detail setting to full for more' if settings.detail == 'summary' else ''}.")
-        if notices:
-            note += (f" actor_enrich's site files need fixing, the last good ones are in force: "
-                     f"{one_line(' | '.join(notices))}")
+        for notice in notices:
+            note += " " + notice
         _add_actor(attributes, objects, finding, answer, found_in, settings, detail, input_uuid, note)
     body: dict[str, Any] = {}
     if attributes:
