@@ -14,17 +14,19 @@ Precision comes before recall; a name counts only when written as a name:
   any case; "ta 505" with a space needs the letters in capitals ("Man 1" is not MAN1);
 * other names follow the data's capitalisation word by word: a capitalised word must be
   capitalised in the text ("Fancy Bear", "FANCY BEAR", never "fancy bear"), an all-caps
-  word must be all caps ("ZINC", not "Zinc" unless the data also writes "Zinc");
+  word must be all caps ("ZINC", not "Zinc" unless the data also writes "Zinc"); a spelling
+  all in lower case ("money message") is capitalised in the text like any name;
 * *weak* names are ordinary words (``_ORDINARY``, chemical elements, names of three
-  letters or fewer, a few common phrases, "Group 3"). One counts only with evidence: an
+  letters or fewer, a few common phrases, "Group 3"; the ransomware galaxy's in
+  ``ordinary``: "Cuba", "Core", "Money Message"). One counts only with evidence: an
   actor word next to it ("the Reaper group", "threat actor Tick", "known as Silence",
   "Vermin is a threat actor"), another name of the same actor elsewhere in the text
   (Reaper ... APT37), or a list with an accepted actor ("Reaper, Kimsuky and Lazarus").
   An all-caps weak name (ZINC, LEAD) counts when written in all caps on its own. A weak
   name next to another capitalised word ("Cobalt Strike", "Equation Editor", "IoT Reaper",
   "MQ-9 Reaper", "LEAD POISONING") or before a malware word ("Snake ransomware") never
-  counts. Qualifier-stripped forms that are ordinary words ("Iron" from "Iron Group")
-  are not indexed at all;
+  counts, unless the name is a ransomware operation's ("Cuba ransomware"). Qualifier-stripped
+  forms that are ordinary words ("Iron" from "Iron Group") are not indexed at all;
 * any one-word name followed by a capitalised word ("Akira Yoshiyama") or a malware word
   ("Vatet loader") is not a mention, and nothing inside a URL is.
 
@@ -40,8 +42,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
-from .models import Resolution, Status
+from .models import RANSOMWARE_GALAXY, SITE_GALAXY, Resolution, Status
 from .names import clean, normalise, strip_generic
+from .ordinary import NOT_NAMES
+from .ordinary import ORDINARY_PHRASES as _ORDINARY_RANSOMWARE_PHRASES
+from .ordinary import ORDINARY_WORDS as _ORDINARY_RANSOMWARE
 
 MAX_NAME_TOKENS = 10
 SNIPPET_CONTEXT = 50          # characters each side of the first mention, trimmed to words
@@ -73,6 +78,7 @@ _TOOL_AFTER = re.compile(
     r"[^\S\n]{1,3}(?:malware|rootkit|trojan|backdoor|botnet|loader|keylogger|stealer|rat|implant|"
     r"dropper|worm|virus|exploits?|toolkit|framework|family|variants?|samples?|strain|payloads?|tool)\b",
     re.IGNORECASE)
+_RANSOMWARE_AFTER = re.compile(r"[^\S\n]{1,3}ransomware\b", re.IGNORECASE)
 _LIST_GAP = re.compile(r"[\s,;/&()\"'“”‘’、，（）]*(?:(?:and|or|aka|a\.k\.a\.?|also known as|as well as)"
                        r"[\s,;/&()\"'“”‘’、，（）]*)?", re.IGNORECASE)
 _QUALIFIER = re.compile(r"\s*[(（\[].*$")
@@ -214,7 +220,7 @@ class TextScanner:
             for form in _forms(name):
                 tokens = tuple(_key(t) for t in _TOKEN.findall(form))
                 if 0 < len(tokens) <= MAX_NAME_TOKENS and not all(t.isdigit() for t in tokens) \
-                        and normalise(form) not in _NEVER:
+                        and normalise(form) not in _NEVER and normalise(form) not in NOT_NAMES:
                     spellings.setdefault(tokens, {})[form] = None
         for tokens, forms in spellings.items():
             weak = _is_weak(tokens)
@@ -281,7 +287,9 @@ class TextScanner:
                 if resolution is None:
                     resolution = resolved[written] = resolve(clean(written))
                 if resolution.status in (Status.RESOLVED, Status.AMBIGUOUS):
-                    out.append(_Candidate(start, end, resolution, _verdict(text, start, end, entry, caps)))
+                    verdict = _operation_verdict(text, start, end, entry, resolution,
+                                                 _verdict(text, start, end, entry, caps))
+                    out.append(_Candidate(start, end, resolution, verdict))
                     consumed = end
                     break
         return out
@@ -308,15 +316,20 @@ def _is_weak(tokens: tuple[str, ...]) -> bool:
     words = tokens[1:] if tokens[0] == "the" and len(tokens) > 1 else tokens
     if len(words) == 1:
         word = words[0]
-        return word.isalpha() and (word in _ORDINARY or word.endswith("ium") or len(word) <= 3)
+        return word.isalpha() and (word in _ORDINARY or word in _ORDINARY_RANSOMWARE or word.endswith("ium")
+                                   or len(word) <= 3)
     if len(words) == 2 and words[0] in _GENERIC_FIRST and words[1].isdigit():
         return int(words[1]) < 1000                  # "Group 3", "Unit 121"; "Unit 8200" is a name
-    return " ".join(words) in _ORDINARY_PHRASES
+    phrase = " ".join(words)
+    return phrase in _ORDINARY_PHRASES or phrase in _ORDINARY_RANSOMWARE_PHRASES
 
 
 def _pattern(form: str, weak: bool) -> tuple[int, ...]:
     """One case rule per token of a spelling: ids free, capitalised words capitalised, caps in caps."""
     has_digit = any(ch.isdigit() for ch in form)
+    # An all-lower-case spelling is a normalised one (the ransomware galaxy's "money message"), not a
+    # capitalisation: its words are capitalised in prose like any name's.
+    lowered = form.islower() and " " in form
     rules = []
     for i, token in enumerate(_TOKEN.findall(form)):
         if token.isdigit() or (has_digit and (token.isupper() or token.islower())) \
@@ -324,7 +337,7 @@ def _pattern(form: str, weak: bool) -> tuple[int, ...]:
             rules.append(_ANY)
         elif token.isupper() and len(token) >= 2:
             rules.append(_UPPER)
-        elif token[0].isupper() or weak:
+        elif token[0].isupper() or weak or lowered:
             rules.append(_CAPITAL)
         else:
             rules.append(_ANY)
@@ -387,6 +400,23 @@ def _verdict(text: str, start: int, end: int, entry: _Entry, caps: bool) -> bool
             and (previous.group(1)[0].isupper() or previous.group(1)[-1].isdigit()):
         return False                                    # "IoT Reaper", "MQ-9 Reaper", "Grim Reaper"
     return True if caps else None
+
+
+def _operation_verdict(text: str, start: int, end: int, entry: _Entry, resolution: Resolution,
+                       verdict: bool | None) -> bool | None:
+    """A ransomware operation's name followed by "ransomware" counts ("Cuba ransomware"; "Snake" stays
+    Turla's), unless it ends a longer name ("Wasted Locker ransomware"); an ordinary word only the
+    ransomware galaxy gives needs that, or evidence elsewhere: "a Telegram group" is no operation."""
+    operations = [c.actor for c in resolution.candidates if c.actor.ransomware]
+    if not operations or len(operations) < len(resolution.candidates):
+        return verdict
+    if _RANSOMWARE_AFTER.match(text, end):
+        previous = _PREV_WORD.search(text[max(0, start - 40):start])
+        named = previous is not None and previous.group(1) not in _ARTICLES \
+            and (previous.group(1)[0].isupper() or previous.group(1)[-1].isdigit())
+        return verdict if named else True
+    only_ransomware = all(c.galaxy in (RANSOMWARE_GALAXY, SITE_GALAXY) for a in operations for c in a.clusters)
+    return None if entry.weak and only_ransomware and verdict else verdict
 
 
 def _accept(text: str, candidates: list[_Candidate]) -> list[_Candidate]:
