@@ -28,7 +28,8 @@ def test_metadata_has_every_field_misp_modules_expects() -> None:
     assert meta["module-type"] == ["expansion", "hover"]
     assert meta["config"] == list(MODULE_CONFIG) and all(isinstance(k, str) for k in meta["config"])
     assert module.introspection() == {"input": ["threat-actor", "text", "comment", "intrusion-set"],
-                                      "output": ["threat-actor", "link", "intrusion-set", "victim"],
+                                      "output": ["threat-actor", "link", "filename", "filename-pattern", "intrusion-set",
+                                                 "victim"],
                                       "format": "misp_standard"}
 
 

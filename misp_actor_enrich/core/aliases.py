@@ -184,11 +184,13 @@ class AliasIndex:
         candidates = _collapse_reached(tuple(Candidate(self.actors[a], tier, name, 1.0) for a, name in winners))
         label = tier.label + ("" if tier is not Tier.NORMALISED else " value" if kind == _OWN else " synonym")
         note = "" if rank else _outranked(ranked, {a for a, _ in winners})
+        said = f"; {note}" if note else ""
         if len(candidates) == 1:
-            return Resolution(query, Status.RESOLVED, candidates, reason=f"{label} match{note}")
+            return Resolution(query, Status.RESOLVED, candidates, reason=f"{label} match{said}", note=note)
         where = f" in {-galaxies} galaxies each" if galaxies < -1 else ""
         return Resolution(query, Status.AMBIGUOUS, candidates,
-                          reason=f"{len(candidates)} actors hold this name equally ({label} match{where}){note}")
+                          reason=f"{len(candidates)} actors hold this name equally ({label} match{where}){said}",
+                          note=note)
 
     def _qualified(self, text: str, query: str) -> Resolution | None:
         """Tier 4: "the Kimsuky group", "Turla (Russia)", "Cozy Bear / APT29", "Operation Pawn Storm".
@@ -349,7 +351,7 @@ def _outranked(ranked: Sequence[tuple[Tier, _Hit]], winners: set[int]) -> str:
     if not lost:
         return ""
     name = next(iter(lost))
-    return f"; the ransomware galaxy also has {name!r} (write {name + ' ransomware'!r} for it)"
+    return f"the ransomware galaxy also has {name!r} (write {name + ' ransomware'!r} for it)"
 
 
 def _collapse_reached(candidates: tuple[Candidate, ...]) -> tuple[Candidate, ...]:

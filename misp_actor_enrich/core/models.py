@@ -280,6 +280,8 @@ class Resolution:
     candidates: tuple[Candidate, ...] = ()
     reason: str = ""
     pinned: bool = field(default=False)
+    # Said beside the answer: the ransomware galaxy also has the name, for an operation the answer is not.
+    note: str = ""
 
     @property
     def actor(self) -> Actor | None:

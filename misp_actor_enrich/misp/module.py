@@ -37,7 +37,7 @@ MAX_TEXT_LENGTH = 2_000_000             # a pasted report; scanned in well under
 
 mispattributes: dict[str, Any] = {
     "input": [*INPUT_TYPES, *INPUT_OBJECTS],
-    "output": ["threat-actor", "link", "intrusion-set", "victim"],
+    "output": ["threat-actor", "link", "filename", "filename-pattern", "intrusion-set", "victim"],
     "format": "misp_standard",
 }
 
