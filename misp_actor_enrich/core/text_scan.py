@@ -78,7 +78,7 @@ _TOOL_AFTER = re.compile(
     r"[^\S\n]{1,3}(?:malware|rootkit|trojan|backdoor|botnet|loader|keylogger|stealer|rat|implant|"
     r"dropper|worm|virus|exploits?|toolkit|framework|family|variants?|samples?|strain|payloads?|tool)\b",
     re.IGNORECASE)
-_RANSOMWARE_AFTER = re.compile(r"[^\S\n]{1,3}ransomware\b", re.IGNORECASE)
+_RANSOMWARE_AFTER = re.compile(r"(?:[^\S\n]{1,3}|[^\S\n]*\r?\n[^\S\n]*)ransomware\b", re.IGNORECASE)
 _LIST_GAP = re.compile(r"[\s,;/&()\"'“”‘’、，（）]*(?:(?:and|or|aka|a\.k\.a\.?|also known as|as well as)"
                        r"[\s,;/&()\"'“”‘’、，（）]*)?", re.IGNORECASE)
 _QUALIFIER = re.compile(r"\s*[(（\[].*$")

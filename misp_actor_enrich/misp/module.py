@@ -142,7 +142,7 @@ def decide(request: Request, known: "Knowledge") -> tuple["Answer", "ExistingTag
     from ..core.answer import answer
     from .existing_tags import decided_resolution, read_existing
 
-    existing = read_existing(request.tags, known)
+    existing = read_existing(request.tags, known, request.value)
     if existing.actors:
         resolution = decided_resolution(request.value, existing)
     else:
