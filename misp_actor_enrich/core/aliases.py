@@ -101,7 +101,7 @@ class AliasIndex:
                 if key and not self._blocked(key, actor_id) and hit not in by_key[key]:
                     by_key[key].append(hit)
                 forms = _stripped_forms(name)
-                if cluster.galaxy == RANSOMWARE:      # the galaxy's "Ryuk ransomware" is "Ryuk" too
+                if cluster.galaxy == RANSOMWARE and key.endswith("ransomware"):   # "Ryuk ransomware" is "Ryuk" too
                     forms.add(normalise(strip_ransomware(name)))
                 for form in forms:
                     if form != key and not self._blocked(form, actor_id) and hit not in by_stripped[form]:

@@ -43,6 +43,9 @@ OPERATES_RELATIONS = frozenset({"uses", "used-by"})
 # An actor galaxy saying the actor is in the business: these words, or a name with "ransom" in it.
 _BUSINESS = re.compile(r"ransom|extort|\bleak[- ]sites?\b|\bdata[- ]leak|\bRaaS\b|\bDLS\b", re.IGNORECASE)
 _AFFILIATES = re.compile(r"\s*(?:&|and)?\s*affiliates$", re.IGNORECASE)
+# The last words ``_operator_form`` may drop: a name ending otherwise is left alone, without the work.
+_OPERATOR_LAST = re.compile(r"\b(?:ransomware|affiliates|group|team|gang|crew|actors?|operators|hackers|apt)\W*$",
+                            re.IGNORECASE)
 _OWN, _LISTED, _LINKED = 3, 2, 1       # how an actor and an operation are said to be one, strongest first
 _SAID = {_OWN: "the same own name", _LISTED: "one lists the other's name", _LINKED: "a \"same\" link"}
 
@@ -112,14 +115,15 @@ def _operations(live: Sequence[Cluster]) -> list[_Operation]:
     only when they also share a link, a reference or a "same" link (play and PLAY Ransomware list
     the same leak site): the galaxy has old families and newer groups of one name (Anubis).
     """
+    key_of = {c.uuid: normalise(c.value) for c in live}
     by_name: dict[str, list[Cluster]] = {}
     for cluster in live:
-        by_name.setdefault(normalise(cluster.value), []).append(cluster)
+        by_name.setdefault(key_of[cluster.uuid], []).append(cluster)
     groups = list(by_name.values())
-    position = {normalise(c.value): i for i, members in enumerate(groups) for c in members}
+    position = {key: i for i, key in enumerate(by_name)}
     parent = list(range(len(groups)))
-    for i, members in enumerate(groups):
-        bare = normalise(strip_ransomware(members[0].value))
+    for i, (key, members) in enumerate(by_name.items()):
+        bare = normalise(_bare(members[0].value)) if key.endswith("ransomware") else key
         j = position.get(bare)
         if j is not None and j != i and _shared(members, groups[j]):
             parent[i] = j
@@ -131,17 +135,22 @@ def _operations(live: Sequence[Cluster]) -> list[_Operation]:
         merged.setdefault(root, []).extend(members)
     out = []
     for root, members in merged.items():
-        key = normalise(groups[root][0].value)
+        key = key_of[groups[root][0].uuid]
         # The primary: the cluster whose own name is the shorter one, then the one saying most.
-        ordered = sorted(members, key=lambda c: (normalise(c.value) != key,
+        ordered = sorted(members, key=lambda c: (key_of[c.uuid] != key,
                                                  -(len(c.synonyms) + len(c.refs) + bool(c.description))))
         op = _Operation(ordered)
         for cluster in ordered:
-            op.own |= {k for k in (normalise(cluster.value), normalise(strip_ransomware(cluster.value))) if k}
+            own = key_of[cluster.uuid]
+            op.own |= {k for k in (own, normalise(_bare(cluster.value)) if own.endswith("ransomware") else own) if k}
             op.listed |= {k for k in map(normalise, cluster.synonyms) if k}
         op.listed -= op.own
         out.append(op)
     return out
+
+
+def _bare(value: str) -> str:
+    return strip_ransomware(value)
 
 
 def _shared(one: Sequence[Cluster], other: Sequence[Cluster]) -> bool:
@@ -165,19 +174,27 @@ class _ActorNames:
         self.of_uuid: dict[str, int] = {}
         self.links_to: dict[str, list[tuple[str, int]]] = defaultdict(list)    # dest uuid -> (type, actor)
         self._described: dict[int, str] = {}
+        memo: dict[str, str] = {}
+
+        def norm(name: str) -> str:
+            key = memo.get(name)
+            if key is None:
+                key = memo[name] = normalise(name)
+            return key
+
         for actor in actors:
             for cluster in actor.clusters:
                 self.of_uuid[cluster.uuid] = actor.id
                 for rel in cluster.related:
                     self.links_to[rel.dest_uuid].append((rel.type, actor.id))
-                own = {normalise(cluster.value), normalise(cluster.name)} - {""}
+                own = {norm(cluster.value), norm(cluster.name)} - {""}
                 for key in own:
                     self.own[key].add(actor.id)
                 for name in (cluster.value, cluster.name, *cluster.synonyms):
-                    key = normalise(name)
+                    key = norm(name)
                     if key and key not in own:
                         self.listed[key].add(actor.id)
-                    if " " in name:
+                    if " " in name and _OPERATOR_LAST.search(name):
                         bare = normalise(_operator_form(name))
                         if bare and bare != key:
                             self.operator_names[bare].setdefault(actor.id, name)
