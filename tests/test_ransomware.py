@@ -141,6 +141,14 @@ def test_site_overrides_act_on_operations(tmp_path: Path) -> None:
     assert site.warnings == ()
 
 
+def test_a_private_name_for_an_operation_joins_it(tmp_path: Path) -> None:
+    overrides = parse("actors:\n  - name: Our Locker Case\n    same_as: Brightlock\n", tmp_path / "overrides.yaml")
+    site = load_knowledge(GALAXY, overrides=overrides)
+    name, tags = _answer(site, "Our Locker Case")
+    assert name == "Brightlock" and tags[0] == tag("ransomware", "Brightlock")
+    assert _answer(site, "Slate Spider")[0] == "Slate Spider"          # the operator stays its own actor
+
+
 def test_names_helpers() -> None:
     assert strip_ransomware("Black Basta ransomware") == "Black Basta" and strip_ransomware("ransomware") == "ransomware"
     assert version_forms("LockBit 3.0") == ("LockBit 3", "LockBit") == version_forms("LockBit3.0")

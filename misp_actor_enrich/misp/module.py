@@ -45,8 +45,9 @@ moduleinfo: dict[str, Any] = {
     "version": __version__,
     "author": "misp-actor-enrich developers",
     "description": ("Resolve a threat-actor name across MISP galaxies (threat-actor, mitre-intrusion-set, "
-                    "microsoft-activity-group, 360net ...) to one actor, attach its galaxy clusters and report "
-                    "its known targeting; says when a name is ambiguous or only a near miss."),
+                    "microsoft-activity-group, 360net ..., and ransomware operations) to one actor, attach its "
+                    "galaxy clusters and report its known targeting; says when a name is ambiguous or only a near "
+                    "miss."),
     "module-type": ["expansion", "hover"],
     "name": "Threat Actor Enrichment (misp-actor-enrich)",
     "logo": "",
