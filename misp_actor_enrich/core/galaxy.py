@@ -142,6 +142,8 @@ def _strings(raw: Any) -> tuple[str, ...]:
     """A meta field as a tuple of non-empty strings, whatever shape it came in."""
     if raw is None:
         return ()
+    if type(raw) is list and all(type(item) is str for item in raw):    # the usual shape, read fast
+        return tuple(text for text in (item.strip() for item in raw) if text)
     if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
         text = str(raw).strip()
         return (text,) if text else ()

@@ -24,6 +24,7 @@ _PARENTHESISED = re.compile(r"[(\[{（［]([^)\]}）］]*)[)\]}）］]")
 _SPACE = re.compile(r"\s+")
 # "Operation Pawn Storm", "Op. Daybreak": a campaign filed under the actor that ran it.
 _OPERATION = re.compile(r"^(?:operation|op\.?)\s+(?=\S)", re.IGNORECASE)
+_NOT_ASCII_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def normalise(name: str) -> str:
@@ -31,6 +32,12 @@ def normalise(name: str) -> str:
 
     Returns "" for a name with no letters or digits at all; such a name matches nothing.
     """
+    if name.isascii():                  # most names: NFKC and casefold change nothing but case
+        return _NOT_ASCII_ALNUM.sub("", name.lower())
+    return _normalise_unicode(name)
+
+
+def _normalise_unicode(name: str) -> str:
     folded = unicodedata.normalize("NFKC", name).casefold()
     return "".join(ch for ch in folded if ch.isalnum())
 
@@ -40,6 +47,12 @@ _GENERIC_KEYS = frozenset(normalise(w) for w in (*_LEADING, *_TRAILING))
 
 def clean(name: str) -> str:
     """The name as written, with invisible characters removed and spacing collapsed."""
+    if name.isascii():                  # no format characters, and NFC changes nothing
+        return " ".join(name.split())
+    return _clean_unicode(name)
+
+
+def _clean_unicode(name: str) -> str:
     text = unicodedata.normalize("NFC", name)
     text = "".join(" " if ch.isspace() else ch for ch in text if unicodedata.category(ch) != "Cf")
     return _SPACE.sub(" ", text).strip()
