@@ -103,8 +103,9 @@ def join(identities: Identities, clusters: Iterable[Cluster], site: Sequence[Clu
     statements: list[Statement] = []
     for op in operations:
         statements.extend(_decide_same(op, names))
+    exact = {normalise(c.value) for op in operations for c in op.clusters}
     for op in operations:
-        statements.extend(_decide_operators(op, names))
+        statements.extend(_decide_operators(op, names, exact))
     return Joined(_rebuild(identities, operations, every, site, galaxy_order), tuple(statements))
 
 
@@ -261,8 +262,12 @@ def _decide_same(op: _Operation, names: _ActorNames) -> list[Statement]:
     return out
 
 
-def _decide_operators(op: _Operation, names: _ActorNames) -> list[Statement]:
-    """The actors the galaxies say run the operation: a uses link, or a name that is the operation's."""
+def _decide_operators(op: _Operation, names: _ActorNames, exact: set[str]) -> list[Statement]:
+    """The actors the galaxies say run the operation: a uses link, or a name that is the operation's.
+
+    ``exact``: every operation's own names as written. "Anubis Ransomware Group" runs "anubis", not
+    also the older "Anubis Ransomware" that only dropping "Ransomware" makes an "Anubis".
+    """
     claims: dict[int, str] = {}
     for cluster in op.clusters:
         for rel in cluster.related:
@@ -271,7 +276,10 @@ def _decide_operators(op: _Operation, names: _ActorNames) -> list[Statement]:
         for kind, actor in names.links_to.get(cluster.uuid, ()):
             if kind in OPERATES_RELATIONS:
                 claims.setdefault(actor, f"it {kind} {cluster.value!r}")
+    written = {normalise(c.value) for c in op.clusters}
     for key in sorted((*op.own, *op.listed)):
+        if key in exact and key not in written and key not in op.listed:
+            continue                                # another operation's own name
         for actor, name in names.operator_names.get(key, {}).items():
             claims.setdefault(actor, f"its name {name!r}")
     out: list[Statement] = []
