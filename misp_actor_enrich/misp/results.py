@@ -11,9 +11,8 @@ What MISP does with each key is in ``shared/MISP_CONTRACT.md``; the rules kept h
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from ..core.answer import Answer, Finding
 from ..core.errors import one_line
@@ -21,6 +20,7 @@ from ..core.models import Cluster, TargetItem, Tier
 from ..core.names import normalise
 from ..core.settings import Settings
 from .builders import MispObject, attribute
+from .operation import SUMMARY_BUDGET, operation_fields, operation_notes
 
 MAX_ALIAS_ATTRIBUTES = 50
 MAX_ALIASES = 200
@@ -224,8 +224,15 @@ def _add_actor(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], 
         victim = _victim(finding, detail, cut)
         if victim is not None:
             intrusion_set.reference(victim.uuid, "targets")
-    fields = _operation_fields(finding, settings, detail, cut, len(attributes) - first + len(intrusion_set.attributes)
-                               + (len(victim.attributes) if victim is not None else 0))
+    fields: list[dict[str, Any]] = []
+    if finding.tagged and actor.ransomware:
+        used = len(attributes) - first + len(intrusion_set.attributes) + (len(victim.attributes) if victim else 0)
+        references = _references(finding, settings.max_links)
+        room = (3 * detail.operation_fields if detail.complete
+                else SUMMARY_BUDGET + settings.max_links - used - len(references))
+        fields, shown = operation_fields(actor, per_kind=detail.operation_fields, room=room, referenced=set(references))
+        for label, cap, total in shown:
+            _note_cut(cut, label, cap, total)
     comment = _object_comment(finding, answer, detail)
     if cut:
         comment += (f" Shows the best {', '.join(cut)}; set actor_enrich's detail to full for all."
@@ -339,7 +346,7 @@ def _object_comment(finding: Finding, answer: Answer, detail: Detail) -> str:
         parts.append(_duplicates_note(actor.clusters, actor.duplicates))
     if actor.reached:
         parts.append("Filed under " + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.reached) + ".")
-    parts.extend(_operation_notes(finding))
+    parts.extend(operation_notes(actor, tagged=finding.tagged))
     if finding.role == "resolved":
         parts.append(_how_matched(resolution.query, finding) + ".")
         if resolution.note:
@@ -401,77 +408,3 @@ def _references(finding: Finding, limit: int) -> list[str]:
             if ref.startswith(("http://", "https://")) and ref not in urls:
                 urls.append(ref)
     return urls[:limit]
-
-
-# --- a ransomware operation's own fields ----------------------------------------------------------
-
-
-def _operation_notes(finding: Finding) -> list[str]:
-    """Who the galaxies say runs this ransomware operation (tagged with it), or which operations this actor
-    runs (said only: a ransomware-as-a-service brand is not one crew, its own answer tags it)."""
-    actor = finding.candidate.actor
-    notes = []
-    if actor.operators:
-        notes.append("Operated by " + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.operators)
-                     + (", which the galaxies say run it (tagged too)." if finding.tagged else
-                        ", which the galaxies say run it."))
-    if actor.operates:
-        notes.append("Runs the ransomware " + ", ".join(repr(c.value) for c in actor.operates)
-                     + " (its own answer tags it).")
-    return notes
-
-
-# What one actor adds by default (README "What one enrichment adds"), the links aside: an operation's
-# own fields fill what the rest of it leaves, so no actor adds more than 31 + max_links.
-SUMMARY_BUDGET = 31
-_NOTE_FIELDS = ("ransomnotes-filenames", "ransomnotes-files", "ransomnotes-filesnames", "ransomenotes-files")
-_EXTENSION_FIELDS = ("extensions", "extension")
-_EXTENSION = re.compile(r"^\.?[\w.-]*\w$")                 # ".lockbit", ".id-7ES6.cry"; not "4 random characters"
-_FILE_NAME = re.compile(r"^[^<>\[\]{}*%\\/|?]{1,100}\.\w{2,5}$")  # "Restore-My-Files.txt"; not "<ID>.bmp"
-
-
-def _operation_fields(finding: Finding, settings: Settings, detail: Detail, cut: list[str],
-                      used: int) -> list[dict[str, Any]]:
-    """A tagged ransomware operation's leak sites, ransom note names and encrypted-file extensions, as
-    the ransomware galaxy gives them, within what the actor's other content leaves of the budget.
-
-    ``used``: the attributes the actor's answer holds without them (its links counted here). They
-    depend on the actor and the settings only, like the rest of its content.
-    """
-    actor = finding.candidate.actor
-    clusters = actor.ransomware
-    if not clusters or not finding.tagged:
-        return []
-    links = len(_references(finding, settings.max_links))
-    room = SUMMARY_BUDGET + settings.max_links - used - links if not detail.complete else 3 * detail.operation_fields
-    name = actor.name
-    kinds: tuple[tuple[str, list[str], Callable[[str], dict[str, Any]]], ...] = (
-        ("leak sites", [u for c in clusters for u in c.meta.get("links", ()) if u.startswith(("http://", "https://"))],
-         lambda v: attribute("link", v.strip(), category="External analysis",
-                             comment=f"{name}'s leak site in MISP's ransomware galaxy")),
-        ("ransom note names", [n for c in clusters for f in _NOTE_FIELDS for n in c.meta.get(f, ()) if _FILE_NAME.match(n)],
-         lambda v: attribute("filename", v, category="Artifacts dropped", disable_correlation=True,
-                             comment=f"{name}'s ransom note name in MISP's ransomware galaxy; not seen in this event")),
-        ("file extensions", [e for c in clusters for f in _EXTENSION_FIELDS for e in c.meta.get(f, ())
-                             if _EXTENSION.match(e.strip())],
-         lambda v: attribute("filename-pattern", "*" + v.strip() if v.strip().startswith(".") else "*." + v.strip(),
-                             category="Artifacts dropped", disable_correlation=True,
-                             comment=f"{name}'s encrypted-file extension in MISP's ransomware galaxy; not seen in this event")),
-    )
-    out: list[dict[str, Any]] = []
-    referenced = set(_references(finding, settings.max_links))
-    for label, values, make in kinds:
-        distinct = list(dict.fromkeys(v.strip() for v in values if v.strip() not in referenced))
-        if label == "leak sites":               # one per site: "…onion/" and "…onion/n" are one leak site
-            hosts: dict[str, str] = {}
-            for url in distinct:
-                hosts.setdefault(_host(url), url)
-            distinct = list(hosts.values())
-        cap = max(0, min(detail.operation_fields, room - len(out)))
-        out.extend(make(v) for v in distinct[:cap])
-        _note_cut(cut, label, cap, len(distinct))
-    return out
-
-
-def _host(url: str) -> str:
-    return url.split("//", 1)[-1].split("/", 1)[0].casefold()
