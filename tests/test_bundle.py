@@ -30,7 +30,7 @@ from misp_actor_enrich.data.store import (
 )
 
 ACTOR_FILES = {"threat-actor", "mitre-intrusion-set", "microsoft-activity-group", "360net", "mitre-ics-groups",
-               "tidal-groups"}
+               "tidal-groups", "ransomware"}
 VOCABULARY_FILES = {"target-information", "sector", "region"}
 
 

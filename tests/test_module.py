@@ -28,7 +28,8 @@ def test_metadata_has_every_field_misp_modules_expects() -> None:
     assert meta["module-type"] == ["expansion", "hover"]
     assert meta["config"] == list(MODULE_CONFIG) and all(isinstance(k, str) for k in meta["config"])
     assert module.introspection() == {"input": ["threat-actor", "text", "comment", "intrusion-set"],
-                                      "output": ["threat-actor", "link", "intrusion-set", "victim"],
+                                      "output": ["threat-actor", "link", "filename", "filename-pattern", "intrusion-set",
+                                                 "victim"],
                                       "format": "misp_standard"}
 
 
@@ -209,7 +210,7 @@ def test_an_unknown_galaxy_type_is_the_answer_to_every_query(payload: Payload, n
     body = module.dict_handler(data)
     assert body == {"error": "config.galaxy_types: unknown galaxy type 'threat-actr' (did you mean 'threat-actor'?); "
                              "the actor galaxies in the data in use are 360net-threat-actor, groups, "
-                             "microsoft-activity-group, mitre-ics-groups, mitre-intrusion-set, threat-actor"}
+                             "microsoft-activity-group, mitre-ics-groups, mitre-intrusion-set, ransomware, threat-actor"}
 
 
 def test_galaxy_types_limit_the_tags(payload: Payload) -> None:

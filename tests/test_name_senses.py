@@ -83,4 +83,7 @@ def test_any_galaxy_gets_the_same_caution(vocab: Vocabulary) -> None:
     assert found("Georgia joined the alliance. Medusa was a Gorgon and Turla is a river.") == []
     assert found("Medusa encrypted the files and Turla phished the ministry; both used malware.") == ["Medusa", "Turla"]
     assert found("Georgia encrypted the files with malware.") == []       # a place needs an actor word
-    assert found("the Georgia gang encrypted the files.") == ["Georgia"]
+    # Only the ransomware galaxy gives the place: an actor word is not enough ("a Telegram group"),
+    # the word "ransomware" after it is.
+    assert found("the Georgia gang encrypted the files.") == []
+    assert found("the Georgia ransomware gang encrypted the files.") == ["Georgia"]

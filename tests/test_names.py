@@ -1,6 +1,10 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from misp_actor_enrich.core.names import (
+    _clean_unicode,
+    _normalise_unicode,
     clean,
     normalise,
     qualifier_parts,
@@ -51,3 +55,11 @@ def test_strip_generic(written: str, name: str) -> None:
 ])
 def test_qualifier_parts(written: str, parts: tuple[str, ...]) -> None:
     assert qualifier_parts(written) == parts
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_the_ascii_fast_path_is_the_unicode_path(text: str) -> None:
+    # normalise() and clean() skip NFKC/NFC and the per-character category test for ASCII, which they
+    # cannot change: the knowledge build calls them tens of thousands of times.
+    assert normalise(text) == _normalise_unicode(text)
+    assert clean(text) == _clean_unicode(text)

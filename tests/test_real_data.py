@@ -13,6 +13,7 @@ from collections import Counter
 
 import pytest
 
+from misp_actor_enrich.core.galaxy import RANSOMWARE
 from misp_actor_enrich.core.knowledge import Knowledge
 from misp_actor_enrich.core.models import Cluster, Status
 from misp_actor_enrich.core.names import normalise
@@ -47,7 +48,8 @@ def test_at_most_one_percent_of_the_names_are_ambiguous(real: Knowledge) -> None
     for actor in real.actors:
         for cluster in actor.clusters:
             for name in (cluster.value, cluster.name, *cluster.synonyms):
-                spellings.setdefault(normalise(name), set()).add(name)
+                if normalise(name):         # the ransomware galaxy has a "$$$": no letters, it matches nothing
+                    spellings.setdefault(normalise(name), set()).add(name)
     statuses = {key: {real.resolve(n).status for n in written} for key, written in spellings.items()}
     ambiguous = sorted(key for key, found in statuses.items() if Status.AMBIGUOUS in found)
     assert len(ambiguous) <= len(spellings) / 100, ambiguous
@@ -59,8 +61,10 @@ def test_identities_never_chain(real: Knowledge) -> None:
     for actor in real.actors:
         assert len({c.galaxy for c in actor.primaries}) == len(actor.primaries) <= galaxies, actor.name
         assert len(actor.duplicates) <= 2, actor.name
-    # The duplicates are few and each names a galaxy's second cluster for one actor.
-    assert sum(len(a.duplicates) for a in real.actors) < 30
+    # The duplicates are few and each names a galaxy's second cluster for one actor; in the ransomware
+    # galaxy, one operation filed under two spellings ("Mount Locker", "mountlocker") or an actor's persona.
+    assert sum(1 for a in real.actors for d in a.duplicates if d.galaxy != RANSOMWARE) < 30
+    assert sum(1 for a in real.actors for d in a.duplicates if d.galaxy == RANSOMWARE) < 30
 
 
 # Microsoft clusters whose synonyms name a threat-actor cluster their identity does not hold or reach,

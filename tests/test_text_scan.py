@@ -277,3 +277,36 @@ def test_a_name_beside_a_distinctive_one_needs_no_subject(real_scanner: TextScan
     assert finding.names == ("Imperial Kitten", "Tortoiseshell")
     assert finding.because.startswith("named side by side") and "another meaning" not in finding.because
     assert real_scanner.scan("Tortoiseshell cats are almost always female.").findings == ()
+
+
+# --- ransomware operations (issue 15) ------------------------------------------------------
+
+
+def test_ransomware_news_on_the_real_data(real_scanner: TextScanner) -> None:
+    scan = real_scanner.scan((TEXTS / "news_ransomware.txt").read_text(encoding="utf-8"))
+    assert _found(scan) == [
+        ("Cuba", ("Cuba", "COLDDRAW")),          # "the Cuba ransomware gang"; then Cuba's other name
+        ("LockBit", ("LockBit",)),
+        ("BlackCat", ("ALPHV", "BlackCat")),
+        ("Clop", ("Cl0p",)),
+        ("Storm-1567", ("Akira",)),              # ATT&CK's Akira, one actor with the ransomware galaxy's
+        ("Hive", ("Hive",)),                     # "Hive" then "ransomware" on the next line
+    ]
+    # "a Russian ransomware gang", "a Telegram group", "Royal, Maze and Ghost" alone: no operation.
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("We landed in Cuba before breakfast.", []),                     # a country
+    ("The Cuba ransomware gang struck.", ["Cuba"]),
+    ("Cuba ransomware encrypted the servers.", ["Cuba"]),
+    ("They chatted in a Telegram group.", []),                       # an actor word is no evidence for a word
+    ("Unknown group claims the attack.", []),
+    ("Reaper is a North Korean threat group.", ["APT37"]),           # a nationality is never a name
+    ("Wasted Locker ransomware hit them.", []),                      # the end of a longer name
+    ("At 3 AM the Windows 10 laptop showed a 0-day.", []),           # digits beside ordinary words
+    ("McAfee ransomware research", []),                              # a company
+    ("Snake ransomware", []),                                        # Turla's Snake: the operation is not named
+])
+def test_ransomware_names_that_are_ordinary_words_need_evidence(real_scanner: TextScanner, text: str,
+                                                                found: list[str]) -> None:
+    assert _actors(real_scanner, text) == found

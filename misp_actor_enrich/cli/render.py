@@ -37,6 +37,8 @@ def candidate_dict(candidate: Candidate, targeting: Targeting | None) -> dict[st
         "clusters": [{"galaxy": c.galaxy, "value": c.value, "uuid": c.uuid} for c in actor.clusters],
         "reached": [{"galaxy": c.galaxy, "value": c.value, "uuid": c.uuid} for c in actor.reached],
         "duplicates": [{"galaxy": c.galaxy, "value": c.value, "uuid": c.uuid} for c in actor.duplicates],
+        "operators": [{"galaxy": c.galaxy, "value": c.value, "uuid": c.uuid} for c in actor.operators],
+        "operates": [{"galaxy": c.galaxy, "value": c.value, "uuid": c.uuid} for c in actor.operates],
     }
     if targeting is not None:
         out["targeting"] = targeting_dict(targeting)
@@ -75,7 +77,10 @@ def print_resolution(resolution: Resolution, targetings: Sequence[Targeting], ou
     query = resolution.query
     if resolution.status is Status.RESOLVED:
         cand = resolution.candidates[0]
-        out.write(f"{query}: {cand.actor.name}  ({resolution.reason} on {cand.matched!r})\n")
+        reason = resolution.reason.replace(f"; {resolution.note}", "") if resolution.note else resolution.reason
+        out.write(f"{query}: {cand.actor.name}  ({reason} on {cand.matched!r})\n")
+        if resolution.note:
+            out.write(f"  note:     {resolution.note}\n")
         print_candidate(cand, targetings[0], out, tagged=True)
     elif resolution.status is Status.UNKNOWN:
         out.write(f"{query}: unknown ({resolution.reason})\n")
@@ -97,6 +102,10 @@ def print_candidate(cand: Candidate, targeting: Targeting, out: TextIO, *, tagge
     if actor.duplicates:
         out.write(f"{indent}duplicates: "
                   + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.duplicates) + " (same actor, also tagged)\n")
+    if actor.operators:
+        out.write(f"{indent}operated by: " + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.operators) + "\n")
+    if actor.operates:
+        out.write(f"{indent}runs:     " + ", ".join(f"ransomware {c.value!r}" for c in actor.operates) + "\n")
     out.write(f"{indent}{'tags' if tagged else 'would tag'}:\n")
     for tag in cand.tags:
         out.write(f"{indent}  {tag}\n")

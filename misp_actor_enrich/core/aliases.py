@@ -10,6 +10,13 @@ a synonym of APT28 and of APT29 in threat-actor alone). Prefixes never match; ne
 misses only come back as suggestions, found through a deletion index built on the
 first miss. Site overrides hold on every tier: an ignored name matches nothing (or not
 its actor), a pinned name means its actor, in qualified forms and suggestions too.
+
+The ransomware galaxy answers the names no actor galaxy gives to another actor: a name
+an actor galaxy gives to an actor beats the ransomware galaxy's claim on it, whatever the
+tier ("Krypton" is Turla's; the 2017 ransomware of that name is not an actor). Written
+as a ransomware name ("Krypton ransomware", "LockBit 3.0", "LockBit Black"), the name is
+looked for among ransomware operations only (``names.strip_ransomware``, ``version_forms``,
+``strip_edition``), after every other form of it failed.
 """
 
 from __future__ import annotations
@@ -22,14 +29,19 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from .evidence import own_attack_ids
 from .identity import Identities
+from .galaxy import RANSOMWARE
 from .models import Actor, Candidate, Resolution, Status, Tier
 from .names import (
     clean,
     digits,
+    generic_steps,
     normalise,
-    qualifier_parts,
+    qualifier_pieces,
+    strip_edition,
     strip_generic,
     strip_operation,
+    strip_ransomware,
+    version_forms,
 )
 
 SUGGESTION_MIN_SCORE = 0.75
@@ -51,9 +63,15 @@ class _Hit:
     def tier(self) -> Tier:
         return Tier.VALUE if self.kind == _OWN else Tier.SYNONYM
 
+    @property
+    def rank(self) -> int:
+        """1 for the ransomware galaxy's claims: an actor galaxy's claim on a name beats them."""
+        return int(self.galaxy == RANSOMWARE)
 
-# How strongly an actor claims a name: (tier, kind, minus the number of galaxies agreeing).
-_Strength = tuple[Tier, int, int]
+
+# How strongly an actor claims a name: (ransomware galaxy only, tier, kind, minus the number of
+# galaxies agreeing).
+_Strength = tuple[int, Tier, int, int]
 
 
 class AliasIndex:
@@ -82,12 +100,16 @@ class AliasIndex:
                 key = normalise(name)
                 if key and not self._blocked(key, actor_id) and hit not in by_key[key]:
                     by_key[key].append(hit)
-                for form in _stripped_forms(name):
+                forms = _stripped_forms(name)
+                if cluster.galaxy == RANSOMWARE and key.endswith("ransomware"):   # "Ryuk ransomware" is "Ryuk" too
+                    forms.add(normalise(strip_ransomware(name)))
+                for form in forms:
                     if form != key and not self._blocked(form, actor_id) and hit not in by_stripped[form]:
                         by_stripped[form].append(hit)
         self._by_key = {k: tuple(v) for k, v in by_key.items()}
         self._longest_key = max(map(len, self._by_key), default=0)
         self._by_stripped = {k: tuple(v) for k, v in by_stripped.items()}
+        self._operations = frozenset(a.id for a in self.actors if a.ransomware)
         self._deletions: dict[str, tuple[str, ...]] | None = None
         self._deletions_lock = threading.Lock()
         self.resolve = lru_cache(maxsize=4096)(self._resolve)
@@ -139,13 +161,18 @@ class AliasIndex:
         candidate = Candidate(self.actors[pinned], Tier.SYNONYM, text, 1.0)
         return Resolution(query, Status.RESOLVED, (candidate,), reason="pinned by the site overrides", pinned=True)
 
-    def _exact(self, text: str, query: str) -> Resolution | None:
-        """Tiers 1-3: the normalised key, each hit ranked by how exactly it matched."""
+    def _exact(self, text: str, query: str, *, ransomware: bool = False) -> Resolution | None:
+        """Tiers 1-3: the normalised key, each hit ranked by how exactly it matched.
+
+        ``ransomware``: only ransomware operations may answer (the name was written as one).
+        """
         key = normalise(text)
         pinned = self._pinned(key, text, query)
         if pinned is not None:
             return pinned
         hits = self._by_key.get(key)
+        if hits and ransomware:
+            hits = tuple(h for h in hits if h.actor in self._operations)
         if not hits:
             return None
         folded = text.casefold()
@@ -153,14 +180,17 @@ class AliasIndex:
 
     def _decide(self, query: str, ranked: Sequence[tuple[Tier, _Hit]]) -> Resolution:
         """The actors that claim the name most strongly; more than one is ambiguous."""
-        winners, (tier, kind, galaxies) = _strongest(ranked)
+        winners, (rank, tier, kind, galaxies) = _strongest(ranked)
         candidates = _collapse_reached(tuple(Candidate(self.actors[a], tier, name, 1.0) for a, name in winners))
         label = tier.label + ("" if tier is not Tier.NORMALISED else " value" if kind == _OWN else " synonym")
+        note = "" if rank else _outranked(ranked, {a for a, _ in winners})
+        said = f"; {note}" if note else ""
         if len(candidates) == 1:
-            return Resolution(query, Status.RESOLVED, candidates, reason=f"{label} match")
+            return Resolution(query, Status.RESOLVED, candidates, reason=f"{label} match{said}", note=note)
         where = f" in {-galaxies} galaxies each" if galaxies < -1 else ""
         return Resolution(query, Status.AMBIGUOUS, candidates,
-                          reason=f"{len(candidates)} actors hold this name equally ({label} match{where})")
+                          reason=f"{len(candidates)} actors hold this name equally ({label} match{where}){said}",
+                          note=note)
 
     def _qualified(self, text: str, query: str) -> Resolution | None:
         """Tier 4: "the Kimsuky group", "Turla (Russia)", "Cozy Bear / APT29", "Operation Pawn Storm".
@@ -170,15 +200,26 @@ class AliasIndex:
         are also stripped from the data's names.
         """
         answers: list[Resolution] = []
-        for part in _parts(text):
+        for part, piece in _parts(text):
             key = normalise(part)
             if key in self._ignore and key not in self._pins:
                 continue
             found = self._exact(part, part) if part != text else None
+            if (found is None or self._only_ransomware(key)) and piece != part:
+                # A name written whole before what dropping generic words leaves: "the Royal APT group" is
+                # APT15's "Royal APT", not the ransomware galaxy's "Royal"; "the Cuba Ransomware Actors
+                # group" is Tidal's "Cuba Ransomware Actors", not Cuba ransomware.
+                found = self._less_stripped(piece) or found
+            # "Royal ransomware" is the operation, before Tidal's "Royal Ransomware Actors" without "Actors".
+            directed = strip_ransomware(part) != part
+            if found is None and directed:
+                found = self._as_ransomware(part)
             if found is None:
                 hits = self._by_stripped.get(key)
                 if hits:
                     found = self._decide(part, [(Tier.QUALIFIED, h) for h in hits])
+            if found is None and not directed:
+                found = self._as_ransomware(part)
             if found is not None:
                 answers.append(found)
         if not answers:
@@ -226,6 +267,40 @@ class AliasIndex:
             if held is None or tier < held.tier:
                 best[hit.actor] = Candidate(self.actors[hit.actor], tier, hit.name, 1.0)
         return tuple(sorted(best.values(), key=lambda c: c.tier))
+
+    def _only_ransomware(self, key: str) -> bool:
+        """Only the ransomware galaxy gives this name (in any spelling)."""
+        return all(h.rank for h in self._by_key.get(key, ()))
+
+    def _less_stripped(self, piece: str) -> Resolution | None:
+        """The longest form of ``piece`` with generic words dropped that an actor galaxy gives as written."""
+        chain = [clean(piece), *generic_steps(piece)]
+        forms: list[str] = []
+        for longer, shorter in zip(chain, chain[1:], strict=False):
+            forms.append(longer)
+            words, kept = longer.split(), len(shorter.split())
+            if words[:kept] == shorter.split():           # "Royal APT group" lost "APT group": "Royal APT" too
+                forms += [" ".join(words[:n]) for n in range(len(words) - 1, kept, -1)]
+        for form in forms:
+            key = normalise(form)
+            if key in self._by_key and not self._only_ransomware(key) and key not in self._ignore:
+                return self._exact(form, form)
+        return None
+
+    def _as_ransomware(self, part: str) -> Resolution | None:
+        """A ransomware name as people write it: "X ransomware", "X 3.0", "X Black" (see the module doc)."""
+        bare = strip_ransomware(part)
+        directed = bare != part
+        forms: list[tuple[str, bool]] = [(bare, directed)] if directed else []
+        forms += [(form, directed) for form in version_forms(bare)]
+        edition = strip_edition(bare)
+        if edition != bare:
+            forms.append((edition, True))         # an edition is a ransomware product's: LockBit Black
+        for form, only_ransomware in forms:
+            found = self._exact(form, form, ransomware=only_ransomware)
+            if found is not None:
+                return found
+        return None
 
     # --- suggestions -------------------------------------------------------
 
@@ -281,20 +356,29 @@ class AliasIndex:
 def _strongest(ranked: Sequence[tuple[Tier, _Hit]]) -> tuple[list[tuple[int, str]], _Strength]:
     """The actors claiming a name most strongly, with the name as their data writes it, and that strength.
 
-    An actor's strength is its best (tier, kind), then how many galaxies give it the
-    name at that (tier, kind): more agreeing galaxies claim it more strongly.
+    An actor's strength is its best (rank, tier, kind), then how many galaxies give it
+    the name at that (rank, tier, kind): more agreeing galaxies claim it more strongly.
     """
-    best: dict[int, tuple[Tier, int, _Hit]] = {}
+    best: dict[int, tuple[int, Tier, int, _Hit]] = {}
     for tier, hit in ranked:
         held = best.get(hit.actor)
-        if held is None or (tier, hit.kind) < held[:2]:
-            best[hit.actor] = (tier, hit.kind, hit)
+        if held is None or (hit.rank, tier, hit.kind) < held[:3]:
+            best[hit.actor] = (hit.rank, tier, hit.kind, hit)
     strength: dict[int, _Strength] = {}
-    for actor, (tier, kind, _) in best.items():
-        galaxies = {h.galaxy for t, h in ranked if h.actor == actor and (t, h.kind) == (tier, kind)}
-        strength[actor] = (tier, kind, -len(galaxies))
+    for actor, (rank, tier, kind, _) in best.items():
+        galaxies = {h.galaxy for t, h in ranked if h.actor == actor and (h.rank, t, h.kind) == (rank, tier, kind)}
+        strength[actor] = (rank, tier, kind, -len(galaxies))
     top = min(strength.values())
-    return [(a, best[a][2].name) for a in best if strength[a] == top], top
+    return [(a, best[a][3].name) for a in best if strength[a] == top], top
+
+
+def _outranked(ranked: Sequence[tuple[Tier, _Hit]], winners: set[int]) -> str:
+    """Says so when the ransomware galaxy also has the name, for an operation that lost it to an actor."""
+    lost = dict.fromkeys(h.name for _, h in ranked if h.rank and h.actor not in winners)
+    if not lost:
+        return ""
+    name = next(iter(lost))
+    return f"the ransomware galaxy also has {name!r} (write {name + ' ransomware'!r} for it)"
 
 
 def _collapse_reached(candidates: tuple[Candidate, ...]) -> tuple[Candidate, ...]:
@@ -330,13 +414,13 @@ def _stripped_forms(name: str) -> set[str]:
     return {k for k in map(normalise, forms) if k}
 
 
-def _parts(text: str) -> tuple[str, ...]:
-    """The qualifier parts of a query, each also without a leading "Operation"."""
-    out: dict[str, None] = {}
-    for part in qualifier_parts(text):
-        out[part] = None
-        out[strip_operation(part)] = None
-    return tuple(out)
+def _parts(text: str) -> tuple[tuple[str, str], ...]:
+    """The qualifier parts of a query, each also without a leading "Operation", with the piece it came from."""
+    out: dict[str, str] = {}
+    for part, piece in qualifier_pieces(text):
+        out.setdefault(part, piece)
+        out.setdefault(strip_operation(part), piece)
+    return tuple(out.items())
 
 
 def _deletes(key: str, depth: int) -> set[str]:

@@ -77,6 +77,6 @@ def answer(resolution: Resolution, knowledge: Knowledge, settings: Settings, *, 
 
 def tags_for(candidate: Candidate, settings: Settings) -> tuple[str, ...]:
     """The candidate's galaxy tags, limited to the configured galaxies."""
-    clusters = (*candidate.actor.clusters, *candidate.actor.reached)
+    clusters = (*candidate.actor.clusters, *candidate.actor.carried)
     wanted = settings.galaxy_types
     return tuple(dict.fromkeys(c.tag for c in clusters if c.taggable and (wanted is None or c.galaxy in wanted)))

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from .errors import DataError
-from .models import Cluster, Relation
+from .models import RANSOMWARE_GALAXY, Cluster, Relation
 from .names import clean, normalise
 
-# Galaxies that name threat groups, in the order their clusters name an actor.
+# MISP files ransomware operations (LockBit, Akira, play) in this galaxy, not in threat-actor; it is
+# a "tool" galaxy that also lists older malware families, so ``core.ransomware`` reads it apart.
+RANSOMWARE = RANSOMWARE_GALAXY
+# Galaxies that name threat groups, in the order their clusters name an actor; ransomware last.
 DEFAULT_GALAXIES: tuple[str, ...] = (
     "threat-actor",
     "mitre-intrusion-set",
@@ -24,6 +27,7 @@ DEFAULT_GALAXIES: tuple[str, ...] = (
     "360net-threat-actor",
     "mitre-ics-groups",
     "groups",  # Tidal Cyber's groups galaxy (category "Threat Groups")
+    RANSOMWARE,
 )
 # Category-"actor" galaxies that name something other than threat groups.
 NOT_GROUPS = frozenset({"entity", "nato", "producer", "surveillance-vendor"})
@@ -71,7 +75,7 @@ def galaxy_info(document: Mapping[str, Any], galaxy_definition: Mapping[str, Any
 
 
 def is_actor_galaxy(info: GalaxyInfo) -> bool:
-    """True for galaxies that name threat groups (category actor, minus non-group galaxies)."""
+    """True for galaxies that name threat groups (category actor, minus non-group galaxies, plus ransomware)."""
     if info.type in DEFAULT_GALAXIES:
         return True
     return info.category.casefold() in {"actor", "threat groups"} and info.type not in NOT_GROUPS
@@ -140,6 +144,8 @@ def _strings(raw: Any) -> tuple[str, ...]:
     Lists may nest (a few galaxies write [[...]]); deeper than a few levels is not data, and walking
     it iteratively means hostile nesting cannot exhaust the stack.
     """
+    if type(raw) is list and all(type(item) is str for item in raw):    # the usual shape, read fast
+        return tuple(text for text in (item.strip() for item in raw) if text)
     out: list[str] = []
     stack: list[tuple[Any, int]] = [(raw, 0)]
     while stack:

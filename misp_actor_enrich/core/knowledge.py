@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .aliases import AliasIndex
-from .galaxy import DEFAULT_GALAXIES, GalaxyInfo
+from .galaxy import DEFAULT_GALAXIES, RANSOMWARE, GalaxyInfo
 from .identity import build_identities
 from .models import Actor, Cluster, Resolution, Targeting
 from .overrides import SiteOverrides
 from .overrides import apply as apply_overrides
+from .ransomware import join as join_ransomware
 from .targeting import targeting_for
 from .text_scan import TextScanner
 from .vocabulary import Vocabulary
@@ -41,7 +42,16 @@ class Knowledge:
         rank = {g: i for i, g in enumerate(order)}
         ordered = sorted(clusters, key=lambda c: rank.get(c.galaxy, len(rank)))
         applied = apply_overrides(overrides, ordered) if overrides is not None else None
-        identities = build_identities([*ordered, *(applied.clusters if applied else ())], order)
+        # Actors from the actor galaxies first; ransomware clusters then join them or stand alone.
+        ransom = {c.uuid for c in ordered if c.galaxy == RANSOMWARE}
+        site = applied.clusters if applied else ()
+        on_ransom = [c for c in site if any(r.dest_uuid in ransom for r in c.related)]
+        identities = build_identities([*(c for c in ordered if c.galaxy != RANSOMWARE),
+                                       *(c for c in site if c not in on_ransom)], order)
+        joined = join_ransomware(identities, (c for c in ordered if c.galaxy == RANSOMWARE), on_ransom, order)
+        identities = joined.identities
+        # What was decided about each ransomware operation and why (benchmarks/report_ransomware.py).
+        self.ransomware_statements = joined.statements
         self.origin = origin
         self.vocabulary = vocabulary
         self.overrides = overrides

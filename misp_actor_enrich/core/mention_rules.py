@@ -24,13 +24,14 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from .models import Resolution, Status
+from .models import RANSOMWARE_GALAXY, SITE_GALAXY, Resolution, Status
 from .name_senses import Sense
 from .names import clean
 from .security_context import security_subject
 
 _NEXT_WORD = re.compile(r"[^\S\n]{1,3}([^\W\d_]+)")
 _PREV_WORD = re.compile(r"([^\W_]+)[^\S\n]{1,3}$")
+_RANSOMWARE_AFTER = re.compile(r"(?:[^\S\n]{1,3}|[^\S\n]*\r?\n[^\S\n]*)ransomware\b", re.IGNORECASE)
 _ARTICLES = frozenset({"The", "A", "An", "THE"})
 _ACTOR_WORD = r"(?:group|team|gang|crew|apt|actors?|hackers|operators|collective|syndicate|cybergang)\b"
 # "the Reaper group", "Silence cybercriminal group", "Tick threat actor".
@@ -109,6 +110,23 @@ def verdict(text: str, start: int, end: int, sense: Sense, single: bool, caps: b
             and (previous.group(1)[0].isupper() or previous.group(1)[-1].isdigit()):
         return False                                    # "IoT Reaper", "MQ-9 Reaper", "Grim Reaper"
     return True if caps else None
+
+
+def operation_verdict(text: str, start: int, end: int, sense: Sense, resolution: Resolution,
+                      said: bool | None) -> bool | None:
+    """A ransomware operation's name followed by "ransomware" counts ("Cuba ransomware"; "Snake" stays
+    Turla's), unless it ends a longer name ("Wasted Locker ransomware"); an ordinary word only the
+    ransomware galaxy gives needs that, or evidence elsewhere: "a Telegram group" is no operation."""
+    operations = [c.actor for c in resolution.candidates if c.actor.ransomware]
+    if not operations or len(operations) < len(resolution.candidates):
+        return said
+    if _RANSOMWARE_AFTER.match(text, end):
+        previous = _PREV_WORD.search(text[max(0, start - 40):start])
+        named = previous is not None and previous.group(1) not in _ARTICLES \
+            and (previous.group(1)[0].isupper() or previous.group(1)[-1].isdigit())
+        return said if named else True
+    only_ransomware = all(c.galaxy in (RANSOMWARE_GALAXY, SITE_GALAXY) for a in operations for c in a.clusters)
+    return None if sense is Sense.ORDINARY and only_ransomware and said else said
 
 
 def weigh(text: str, spotted: list[Spotted]) -> list[Spotted]:

@@ -14,6 +14,7 @@ from typing import Mapping
 _ATTACK_SUFFIX = re.compile(r"\s+-\s+G\d{4}$")
 # The pseudo galaxy of site overrides (extra names, private actors): MISP has no such galaxy, so never tagged.
 SITE_GALAXY = "site-overrides"
+RANSOMWARE_GALAXY = "ransomware"       # galaxy.RANSOMWARE; models cannot import galaxy (galaxy imports models)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,11 @@ class Actor:
     reached: tuple[Cluster, ...] = ()
     # Clusters of ``clusters`` that repeat a galaxy: the same actor filed twice there.
     duplicates: tuple[Cluster, ...] = ()
+    # A ransomware operation: clusters of the identities the galaxies say run it (threat-actor's
+    # BITWISE SPIDER "uses" LockBit; Tidal's "Cuba Ransomware Actors"). Tagged with it, like ``reached``.
+    operators: tuple[Cluster, ...] = ()
+    # An actor: the ransomware clusters it runs (the other side of ``operators``), said, not tagged.
+    operates: tuple[Cluster, ...] = ()
 
     @property
     def primaries(self) -> tuple[Cluster, ...]:
@@ -85,8 +91,18 @@ class Actor:
         return tuple(c for c in self.clusters if c not in self.duplicates)
 
     @property
+    def carried(self) -> tuple[Cluster, ...]:
+        """Other identities' clusters this actor's answer also tags: the hub it reaches, its operators."""
+        return (*self.reached, *self.operators)
+
+    @property
+    def ransomware(self) -> tuple[Cluster, ...]:
+        """The ransomware galaxy's clusters of this identity (a ransomware operation), if any."""
+        return tuple(c for c in self.clusters if c.galaxy == RANSOMWARE_GALAXY)
+
+    @property
     def tags(self) -> tuple[str, ...]:
-        return tuple(c.tag for c in (*self.clusters, *self.reached) if c.taggable)
+        return tuple(dict.fromkeys(c.tag for c in (*self.clusters, *self.carried) if c.taggable))
 
     @property
     def aliases(self) -> tuple[str, ...]:
@@ -103,7 +119,7 @@ class Actor:
 
     @property
     def galaxies(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c.galaxy for c in (*self.clusters, *self.reached)))
+        return tuple(dict.fromkeys(c.galaxy for c in (*self.clusters, *self.carried)))
 
 
 # --- targeting -------------------------------------------------------------
@@ -264,6 +280,8 @@ class Resolution:
     candidates: tuple[Candidate, ...] = ()
     reason: str = ""
     pinned: bool = field(default=False)
+    # Said beside the answer: the ransomware galaxy also has the name, for an operation the answer is not.
+    note: str = ""
 
     @property
     def actor(self) -> Actor | None:

@@ -31,6 +31,9 @@ import re
 from enum import IntEnum
 from typing import Callable, Iterable
 
+from .ordinary import ORDINARY_PHRASES as RANSOMWARE_PHRASES
+from .ordinary import ORDINARY_WORDS as RANSOMWARE_WORDS
+
 _WORD = re.compile(r"[^\W\d_]+|\d+")       # letter runs and digit runs, as the scanner cuts text
 
 
@@ -127,12 +130,13 @@ class NameSenses:
         phrase = " ".join(tokens)
         if len(tokens) == 1:
             word = tokens[0]
-            if word.isalpha() and (word in ORDINARY_WORDS or word.endswith("ium") or len(word) <= 3):
+            if word.isalpha() and (word in ORDINARY_WORDS or word in RANSOMWARE_WORDS or word.endswith("ium")
+                                   or len(word) <= 3):
                 return Sense.ORDINARY
         elif len(tokens) == 2 and tokens[0] in _GENERIC_FIRST and tokens[1].isdigit():
             if int(tokens[1]) < 1000:          # "Group 3", "Unit 121"; "Unit 8200" is a name
                 return Sense.ORDINARY
-        elif phrase in ORDINARY_PHRASES:
+        elif phrase in ORDINARY_PHRASES or phrase in RANSOMWARE_PHRASES:
             return Sense.ORDINARY
         if self._places is not None and self._places(name if name is not None else phrase):
             return Sense.ORDINARY

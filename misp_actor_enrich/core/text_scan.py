@@ -24,8 +24,8 @@ Precision comes before recall; a name counts only when written as a name:
   Lazarus"). An all-caps ordinary name (ZINC, LEAD) counts when written in all caps on its
   own. One next to another capitalised word ("Cobalt Strike", "Equation Editor", "IoT
   Reaper", "MQ-9 Reaper", "LEAD POISONING") or before a malware word ("Snake ransomware")
-  never counts. Qualifier-stripped forms that are everyday words ("Iron" from "Iron Group")
-  are not indexed at all. A name with *another meaning* (Lazarus, Sandworm, Turla, Poseidon)
+  never counts, unless the name is a ransomware operation's ("Cuba ransomware"). Qualifier-stripped
+  forms that are everyday words ("Iron" from "Iron Group") are not indexed at all. A name with *another meaning* (Lazarus, Sandworm, Turla, Poseidon)
   counts with the same evidence, or anywhere in a text about security
   (``security_context``) or one that also names an actor by a distinctive name;
 * any one-word name followed by a capitalised word ("Akira Yoshiyama") or a malware word
@@ -46,9 +46,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
 from .apposition import narrow
-from .mention_rules import Spotted, because, verdict, weigh
+from .mention_rules import Spotted, because, operation_verdict, verdict, weigh
 from .models import Candidate, Resolution, Status
 from .name_senses import NameSenses, Sense
+from .ordinary import NOT_NAMES
 from .names import clean, normalise, strip_generic
 
 MAX_NAME_TOKENS = 10
@@ -176,7 +177,7 @@ class TextScanner:
             for form in _forms(name, senses):
                 tokens = tuple(_key(t) for t in _TOKEN.findall(form))
                 if 0 < len(tokens) <= MAX_NAME_TOKENS and not all(t.isdigit() for t in tokens) \
-                        and normalise(form) not in _NEVER:
+                        and normalise(form) not in _NEVER and normalise(form) not in NOT_NAMES:
                     spellings.setdefault(tokens, {})[form] = None
         for tokens, forms in spellings.items():
             sense = senses.of_words(tokens, next(iter(forms)))
@@ -259,8 +260,9 @@ class TextScanner:
                 if resolution is None:
                     resolution = resolved[written] = resolve(clean(written))
                 if resolution.status in (Status.RESOLVED, Status.AMBIGUOUS):
-                    out.append(Spotted(start, end, resolution,
-                                       verdict(text, start, end, entry.sense, entry.single, caps), entry.sense))
+                    said = verdict(text, start, end, entry.sense, entry.single, caps)
+                    said = operation_verdict(text, start, end, entry.sense, resolution, said)
+                    out.append(Spotted(start, end, resolution, said, entry.sense))
                     consumed = end
                     break
         return out, None
@@ -286,6 +288,9 @@ def _key(token: str) -> str:
 def _pattern(form: str, capitalised: bool) -> tuple[int, ...]:
     """One case rule per token of a spelling: ids free, capitalised words capitalised, caps in caps."""
     has_digit = any(ch.isdigit() for ch in form)
+    # An all-lower-case spelling is a normalised one (the ransomware galaxy's "money message"), not a
+    # capitalisation: its words are capitalised in prose like any name's.
+    lowered = form.islower() and " " in form
     rules = []
     for i, token in enumerate(_TOKEN.findall(form)):
         if token.isdigit() or (has_digit and (token.isupper() or token.islower())) \
@@ -293,7 +298,7 @@ def _pattern(form: str, capitalised: bool) -> tuple[int, ...]:
             rules.append(_ANY)
         elif token.isupper() and len(token) >= 2:
             rules.append(_UPPER)
-        elif token[0].isupper() or capitalised:
+        elif token[0].isupper() or capitalised or lowered:
             rules.append(_CAPITAL)
         else:
             rules.append(_ANY)

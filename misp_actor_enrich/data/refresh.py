@@ -140,15 +140,22 @@ def _update(config: SiteConfig, cache: Cache, plan: list[tuple[str, str]], force
             limits: Limits, fallback: Path | None) -> UpdateReport:
     in_use = load_in_use(cache, config.sources.galaxies, fallback)
     previous = in_use.generation
-    names = list(config.sources.galaxies or sorted(in_use.documents))
     docs: dict[str, Mapping[str, Any]] = dict(in_use.documents)
     defs: dict[str, Mapping[str, Any]] = dict(in_use.definitions)
+    notes: list[str] = []
+    if config.sources.galaxies is None and in_use.generation is not None:
+        # A generation made before this release read a galaxy (ransomware): start it from the package's copy.
+        for name, (document, definition) in _shipped_missing(in_use).items():
+            docs[name] = document
+            if definition is not None:
+                defs[name] = definition
+            notes.append(f"{name}: not in the data in use, added from the data bundled in the package")
+    names = list(config.sources.galaxies or sorted(docs))
     entries = {rel: dict(in_use.entry(rel) or {"source": SOURCE_BUNDLED, "url": in_use.label})
                for name in docs for rel in (f"clusters/{name}.json", f"galaxies/{name}.json")}
     sources_meta: dict[str, Any] = dict(in_use.manifest.get("sources") or {})
     outcomes: list[FileOutcome] = []
     problems: list[Problem] = []
-    notes: list[str] = []
     now = time.time()
 
     def apply(files: tuple[FileUpdate, ...]) -> None:
@@ -325,6 +332,23 @@ def _wanted(info: GalaxyInfo) -> bool:
     return (is_actor_galaxy(info) and not info.deprecated) or info.type in VOCABULARY_GALAXIES
 
 
+def _shipped_missing(in_use: InUse) -> dict[str, tuple[Mapping[str, Any], Mapping[str, Any] | None]]:
+    """The package's galaxies of groups that the data in use lacks: file name -> (clusters, definition)."""
+    held = {galaxy_info(d).type for d in in_use.documents.values()}
+    root = bundled_data_dir()
+    out: dict[str, tuple[Mapping[str, Any], Mapping[str, Any] | None]] = {}
+    for f in load_galaxies(root, lambda info: info.type in DEFAULT_GALAXIES and info.type not in held):
+        definition = galaxy_file(root, "galaxies", f.name)
+        out[f.name] = (f.document, read_json(definition) if definition is not None else None)
+    return out
+
+
+def _unread_galaxies(types_in_use: set[str]) -> list[str]:
+    """Galaxy types the package reads and ships that the data in use lacks (a generation made before)."""
+    shipped = {str(e.get("type")) for e in (bundled_manifest().get("galaxies") or {}).values() if isinstance(e, dict)}
+    return sorted(t for t in shipped if t in DEFAULT_GALAXIES and t not in types_in_use)
+
+
 def load_in_use(cache: Cache, names: tuple[str, ...] | None = None, fallback: Path | None = None) -> InUse:
     """The galaxy files an update starts from: the current generation, else ``fallback`` or the bundle."""
     current = cache.current()
@@ -443,6 +467,10 @@ def status(config: SiteConfig, *, now: float | None = None) -> StatusReport:
     if stale:
         warnings.append(f"stale: last successful update {age:.0f} days ago (limit {limit}); "
                         "run misp-actor-enrich update")
+    unread = _unread_galaxies({g.galaxy for g in galaxies}) if config.sources.galaxies is None else []
+    if unread:
+        warnings.append(f"the data in use has no {', '.join(unread)} galaxy, which this release reads "
+                        "(no answer names their groups): run misp-actor-enrich update")
     sources = {k: v for k, v in (current.manifest.get("sources") or {}).items() if isinstance(v, Mapping)}
     return StatusReport("cache", f"generation {current.id}", str(current.path), current.id, current.created, checked,
                         round(age, 2), limit, stale, galaxies, sources, tuple(warnings))

@@ -38,7 +38,7 @@ MAX_TEXT_LENGTH = 1_000_000
 
 mispattributes: dict[str, Any] = {
     "input": [*INPUT_TYPES, *INPUT_OBJECTS],
-    "output": ["threat-actor", "link", "intrusion-set", "victim"],
+    "output": ["threat-actor", "link", "filename", "filename-pattern", "intrusion-set", "victim"],
     "format": "misp_standard",
 }
 
@@ -46,8 +46,9 @@ moduleinfo: dict[str, Any] = {
     "version": __version__,
     "author": "misp-actor-enrich developers",
     "description": ("Resolve a threat-actor name across MISP galaxies (threat-actor, mitre-intrusion-set, "
-                    "microsoft-activity-group, 360net ...) to one actor, attach its galaxy clusters and report "
-                    "its known targeting; says when a name is ambiguous or only a near miss."),
+                    "microsoft-activity-group, 360net ..., and ransomware operations) to one actor, attach its "
+                    "galaxy clusters and report its known targeting; says when a name is ambiguous or only a near "
+                    "miss."),
     "module-type": ["expansion", "hover"],
     "name": "Threat Actor Enrichment (misp-actor-enrich)",
     "logo": "",
@@ -147,7 +148,7 @@ def decide(request: Request, known: "Knowledge") -> tuple["Answer", "ExistingTag
     from ..core.answer import answer
     from .existing_tags import decided_resolution, read_existing
 
-    existing = read_existing(request.tags, known)
+    existing = read_existing(request.tags, known, request.value)
     if existing.actors:
         resolution = decided_resolution(request.value, existing)
     else:

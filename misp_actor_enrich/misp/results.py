@@ -19,6 +19,7 @@ from ..core.models import Cluster, TargetItem, Tier
 from ..core.names import normalise
 from ..core.settings import Settings
 from .builders import MispObject, attribute
+from .operation import SUMMARY_BUDGET, operation_fields, operation_notes
 
 MAX_ALIAS_ATTRIBUTES = 50
 MAX_ALIASES = 200
@@ -149,6 +150,8 @@ class Detail:
     organisations: int
     goals: int
     complete: bool          # every spelling and every cluster and field, as the galaxies give them
+    # A ransomware operation's own fields, of each kind: leak sites, ransom note names, file extensions.
+    operation_fields: int = 2
 
 
 DETAILS = {
@@ -158,7 +161,7 @@ DETAILS = {
                       complete=False),
     # Everything the galaxies say, still bounded whatever the data.
     "full": Detail(actors=50, aliases=MAX_ALIASES, candidate_aliases=MAX_ALIASES, places=500, sectors=500,
-                   organisations=500, goals=50, complete=True),
+                   organisations=500, goals=50, complete=True, operation_fields=20),
 }
 
 
@@ -200,6 +203,7 @@ def _add_actor(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], 
     object (best-supported targets), its canonical attribute and reference links."""
     actor = finding.candidate.actor
     cut: list[str] = []
+    first = len(attributes)
     intrusion_set = MispObject("intrusion-set")
     intrusion_set.add("name", actor.name, tags=finding.tags)
     if input_uuid:
@@ -228,6 +232,15 @@ def _add_actor(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], 
         victim = _victim(finding, detail, cut)
         if victim is not None:
             intrusion_set.reference(victim.uuid, "targets")
+    fields: list[dict[str, Any]] = []
+    if finding.tagged and actor.ransomware:
+        used = len(attributes) - first + len(intrusion_set.attributes) + (len(victim.attributes) if victim else 0)
+        references = _references(finding, settings.max_links)
+        room = (3 * detail.operation_fields if detail.complete
+                else SUMMARY_BUDGET + settings.max_links - used - len(references))
+        fields, shown = operation_fields(actor, per_kind=detail.operation_fields, room=room, referenced=set(references))
+        for label, cap, total in shown:
+            _note_cut(cut, label, cap, total)
     comment = _object_comment(finding, answer, detail)
     if cut:
         comment += (f" Shows the best {', '.join(cut)}; set actor_enrich's detail to full for all."
@@ -245,6 +258,7 @@ def _add_actor(attributes: list[dict[str, Any]], objects: list[dict[str, Any]], 
     for url in _references(finding, settings.max_links):
         attributes.append(attribute("link", url, category="External analysis",
                                     comment=f"Reference on {actor.name} from MISP galaxies"))
+    attributes.extend(fields)
 
 
 def _canonical_needed(finding: Finding, answer: Answer, found_in: str | None) -> bool:
@@ -340,8 +354,11 @@ def _object_comment(finding: Finding, answer: Answer, detail: Detail) -> str:
         parts.append(_duplicates_note(actor.clusters, actor.duplicates))
     if actor.reached:
         parts.append("Filed under " + ", ".join(f"{c.galaxy} {c.value!r}" for c in actor.reached) + ".")
+    parts.extend(operation_notes(actor, tagged=finding.tagged))
     if finding.role == "resolved":
         parts.append(_how_matched(resolution.query, finding) + ".")
+        if resolution.note:
+            parts.append(resolution.note[0].upper() + resolution.note[1:] + ".")
     elif finding.role == "candidate":
         parts.append(f"Ambiguous: {resolution.reason}. "
                      + ("Tagged because tag_ambiguous is set." if finding.tagged else "Not tagged: pick the right actor."))

@@ -26,6 +26,8 @@ CASES = {
     "ambiguous": [("threat-actor", "Grizzly Steppe")],
     "unknown": [("threat-actor", "Zzyzx Quorble")],
     "text-and-names": [("text", REPORT), ("threat-actor", "APT 29")],
+    # Ransomware operations: their clusters, operators, leak sites, ransom notes and extensions, once.
+    "ransomware": [("threat-actor", "LockBit"), ("threat-actor", "Cl0p ransomware gang")],
 }
 
 
