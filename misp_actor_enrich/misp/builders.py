@@ -62,10 +62,10 @@ def attribute(type_: str, value: str, *, category: str | None = None, comment: s
         raise ValueError(f"unknown attribute type {type_!r}")
     category = category or describe_types()["sane_defaults"][type_]["default_category"]
     _check_category(type_, category)
-    out: dict[str, Any] = {
-        "uuid": placeholder_uuid(), "type": type_, "category": category, "value": value,
-        "to_ids": False, "disable_correlation": disable_correlation,
-    }
+    out: dict[str, Any] = {"uuid": placeholder_uuid(), "type": type_, "category": category, "value": value,
+                           "to_ids": False}
+    if disable_correlation:     # MISP's default is false: said only when true (answers stay small)
+        out["disable_correlation"] = True
     if comment:
         out["comment"] = comment
     names = list(dict.fromkeys(tags))
@@ -112,11 +112,12 @@ class MispObject:
         one_of = self.definition.get("requiredOneOf", ())
         if one_of and not relations & set(one_of):
             raise ValueError(f"{self.definition['name']} needs one of {', '.join(one_of)}")
+        # No "description": the template's own text (1.3 kB of STIX prose for an intrusion-set) on
+        # every answer; MISP knows it from the template and shows nothing else for it.
         out: dict[str, Any] = {
             "uuid": self.uuid,
             "name": self.definition["name"],
             "meta-category": self.definition["meta-category"],
-            "description": self.definition["description"],
             "template_uuid": self.definition["uuid"],
             "template_version": str(self.definition["version"]),
             "Attribute": self.attributes,
